@@ -1,0 +1,56 @@
+# rfm-segmentation: `make all` to set up and run everything, `make test` to check it.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+
+# No consent prompt or telemetry may block a non-interactive run.
+export KEDRO_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: all install data download run test lint format clean lock
+
+all: run ## set up, write the default data if absent, run every pipeline
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,spark]"
+	touch $@
+
+install: $(INSTALLED) ## create .venv with the locked dependencies
+
+data: $(INSTALLED) ## write generated transactions to raw_transactions unless it exists
+	$(BIN)/python -m rfm_segmentation.synthetic_data
+
+download: $(INSTALLED) ## fetch the public UCI Online Retail workbook (needs internet)
+	$(BIN)/python -m rfm_segmentation.download
+
+run: data ## kedro run: all four pipelines
+	$(BIN)/kedro run
+
+lint: $(INSTALLED) ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint ## lint, then the full test suite
+	$(BIN)/pytest
+
+lock: ## re-resolve constraints.txt from pyproject.toml in a throwaway venv
+	rm -rf .cache/lock && $(PYTHON) -m venv .cache/lock
+	.cache/lock/bin/pip install --quiet -e ".[dev,spark]"
+	.cache/lock/bin/pip freeze --exclude-editable > constraints.txt
+
+clean: ## remove outputs and the venv (keeps data/01_raw)
+	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache site
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-10s %s\n", $$1, $$2}'

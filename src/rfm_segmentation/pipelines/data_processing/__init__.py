@@ -1,0 +1,5 @@
+"""Validate raw transactions and drop the rows that are not customer purchases."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,113 @@
+"""Nodes of the data_processing pipeline, written against narwhals so that the
+catalog decides the engine (pandas, Polars or Spark)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import narwhals as nw
+
+from rfm_segmentation.frames import as_lazy
+
+from .schema import ColumnRoles, raise_unparseable, require_columns, typed_columns
+
+
+def validate_transactions(
+    raw_transactions: Any, columns: Mapping[str, str | None], timestamp_format: str
+) -> Any:
+    """Check the mapped columns exist and parse them to typed, role-named columns.
+
+    The result has one column per mapped role plus ``line_amount`` (quantity x unit
+    price where the file has no amount column). On lazy engines parsing happens when
+    the data is first evaluated, in ``clean_transactions``.
+    """
+    roles = ColumnRoles.from_params(columns)
+    frame = as_lazy(raw_transactions)
+    schema = frame.collect_schema()
+    require_columns(schema.names(), roles, "raw_transactions")
+    parsed = typed_columns(schema, roles, timestamp_format)
+    try:
+        typed = frame.select(*parsed.values())
+    except Exception as error:  # eager engines parse here
+        raise_unparseable(frame, parsed, roles, timestamp_format, error)
+    if not roles.line_amount:
+        typed = typed.with_columns(
+            line_amount=nw.col("quantity") * nw.col("unit_price")
+        )
+    return typed.to_native()
+
+
+def clean_transactions(
+    validated_transactions: Any,
+    cleaning: Mapping[str, Any],
+    columns: Mapping[str, str | None],
+    timestamp_format: str,
+) -> tuple[Any, dict[str, Any]]:
+    """Drop rows that are not customer purchases; report how many each rule dropped.
+
+    Rules apply in order, each counting only rows that survived the ones before:
+    missing customer, missing timestamp, cancellation invoice, non-positive quantity,
+    price or amount, non-product stock code, then exact duplicates.
+    """
+    frame = as_lazy(validated_transactions)
+    rules = _drop_rules(frame.collect_schema().names(), cleaning)
+    kept, dropped = nw.lit(value=True), []
+    for name, condition in rules.items():
+        keep = condition.fill_null(value=False)
+        dropped.append((kept & ~keep).sum().alias(name))
+        kept = kept & keep
+    clean = frame.filter(kept).unique()
+    try:
+        counts = _first_row(
+            frame.select(nw.len().alias("rows_in"), *dropped, kept.sum().alias("kept"))
+        )
+    except Exception as error:  # lazy engines parse here
+        roles = ColumnRoles.from_params(columns)
+        parsed = {role: nw.col(role) for role in roles.mapped()}
+        raise_unparseable(frame, parsed, roles, timestamp_format, error)
+    out = _first_row(
+        clean.select(
+            nw.len().alias("rows_out"),
+            nw.col("customer_id").n_unique().alias("customers_out"),
+            nw.col("line_amount").sum().round(2).alias("revenue_out"),
+        )
+    )
+    rows_in, kept_rows = counts.pop("rows_in"), counts.pop("kept")
+    report = {
+        "rows_in": rows_in,
+        "rows_dropped": {**counts, "exact_duplicate": kept_rows - out["rows_out"]},
+        **out,
+    }
+    return clean.to_native(), report
+
+
+def _drop_rules(names: list[str], cleaning: Mapping[str, Any]) -> dict[str, nw.Expr]:
+    """Rule name -> condition a row must meet to be kept, for the roles present."""
+    rules = {
+        "missing_customer_id": ~nw.col("customer_id").is_null(),
+        "missing_timestamp": ~nw.col("invoiced_at").is_null(),
+    }
+    if "invoice_id" in names:
+        prefix = cleaning["cancellation_prefix"]
+        rules["cancelled_invoice"] = ~nw.col("invoice_id").str.starts_with(prefix)
+    if "quantity" in names:
+        rules["non_positive_quantity"] = nw.col("quantity") > 0
+        rules["non_positive_unit_price"] = nw.col("unit_price") > 0
+    else:
+        rules["non_positive_line_amount"] = nw.col("line_amount") > 0
+    if "stock_code" in names:
+        codes = [str(code).upper() for code in cleaning["non_product_stock_codes"]]
+        rules["non_product_stock_code"] = ~nw.col(
+            "stock_code"
+        ).str.to_uppercase().is_in(codes)
+    return rules
+
+
+def _first_row(frame: nw.LazyFrame[Any]) -> dict[str, Any]:
+    """Evaluate a one-row aggregate into plain Python numbers."""
+    row = frame.collect().rows(named=True)[0]
+    return {
+        key: (value.item() if hasattr(value, "item") else value)
+        for key, value in row.items()
+    }

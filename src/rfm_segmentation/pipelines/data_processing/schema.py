@@ -1,0 +1,142 @@
+"""Column roles: which column of the user's file plays which part in RFM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import narwhals as nw
+
+PARAMETERS_FILE = "conf/base/parameters_data_processing.yml"
+NUMERIC_ROLES = ("quantity", "unit_price", "line_amount")
+TEXT_ROLES = ("customer_id", "invoice_id", "stock_code")
+
+
+class TransactionSchemaError(ValueError):
+    """The raw transactions do not have the columns or types the parameters name."""
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    """Source column name for each role; ``None`` where the file has no such column.
+
+    Either ``line_amount`` or both ``quantity`` and ``unit_price`` are needed. Without
+    ``invoice_id`` a customer's distinct purchase days count as purchases.
+    """
+
+    customer_id: str
+    invoiced_at: str
+    invoice_id: str | None = None
+    quantity: str | None = None
+    unit_price: str | None = None
+    line_amount: str | None = None
+    stock_code: str | None = None
+
+    @classmethod
+    def from_params(cls, columns: Mapping[str, str | None]) -> ColumnRoles:
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(columns) - known)
+        if unknown:
+            raise TransactionSchemaError(
+                f"Unknown column role(s) {unknown} in `columns` ({PARAMETERS_FILE}); "
+                f"known roles: {sorted(known)}"
+            )
+        missing = [
+            role for role in ("customer_id", "invoiced_at") if not columns.get(role)
+        ]
+        roles = cls(**{**columns, **dict.fromkeys(missing, "")})
+        has_amount = roles.line_amount or (roles.quantity and roles.unit_price)
+        if missing or not has_amount:
+            needs = [f"`{role}`" for role in missing]
+            if not has_amount:
+                needs.append("either `line_amount` or both `quantity` and `unit_price`")
+            raise TransactionSchemaError(
+                f"`columns` in {PARAMETERS_FILE} must map {' and '.join(needs)}"
+            )
+        return roles
+
+    def mapped(self) -> dict[str, str]:
+        """Role -> source column, for the roles the file has."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)
+        }
+
+
+def typed_columns(
+    schema: Mapping[str, nw.dtypes.DType], roles: ColumnRoles, timestamp_format: str
+) -> dict[str, nw.Expr]:
+    """One expression per mapped role that parses the source column to its type."""
+    parsers: dict[str, Callable[[nw.Expr, nw.dtypes.DType], nw.Expr]] = {
+        **dict.fromkeys(TEXT_ROLES, lambda expr, _: _identifier(expr)),
+        **dict.fromkeys(NUMERIC_ROLES, lambda expr, _: expr.cast(nw.Float64)),
+        "invoiced_at": lambda expr, dtype: _timestamp(expr, dtype, timestamp_format),
+    }
+    return {
+        role: parsers[role](nw.col(source), schema[source]).alias(role)
+        for role, source in roles.mapped().items()
+    }
+
+
+def _identifier(expr: nw.Expr) -> nw.Expr:
+    """Ids as trimmed text; ``17850.0`` (a float export of ``17850``) becomes ``17850``."""
+    text = (
+        expr.cast(nw.String).str.strip_chars().str.replace(r"\.0+$", "", literal=False)
+    )
+    return nw.when(text != "").then(text)
+
+
+def _timestamp(expr: nw.Expr, dtype: nw.dtypes.DType, timestamp_format: str) -> nw.Expr:
+    if dtype == nw.Datetime:
+        return expr
+    if dtype == nw.Date:
+        return expr.cast(nw.Datetime("us"))
+    return expr.cast(nw.String).str.strip_chars().str.to_datetime(timestamp_format)
+
+
+def require_columns(available: list[str], roles: ColumnRoles, dataset: str) -> None:
+    """Fail naming every mapped column the data lacks, and what it has instead."""
+    missing = {
+        role: source
+        for role, source in roles.mapped().items()
+        if source not in available
+    }
+    if missing:
+        listed = ", ".join(
+            f"{source!r} (role `{role}`)" for role, source in missing.items()
+        )
+        raise TransactionSchemaError(
+            f"{dataset} is missing required column(s) {listed}. Available columns: "
+            f"{available}. Map your file's columns under `columns` in {PARAMETERS_FILE}."
+        )
+
+
+def raise_unparseable(
+    frame: nw.LazyFrame[Any],
+    parsed: Mapping[str, nw.Expr],
+    roles: ColumnRoles,
+    timestamp_format: str,
+    cause: Exception,
+) -> None:
+    """Find which parsed role broke evaluation and raise an error that names it.
+
+    Called only after evaluation failed; evaluates each role's parse on its own.
+    """
+    for role, expr in parsed.items():
+        if role in TEXT_ROLES:
+            continue
+        try:
+            frame.select(expr.max()).collect()
+        except Exception as error:  # engine-specific parse errors
+            expected = (
+                f"timestamps in format {timestamp_format!r} (set `timestamp_format` "
+                f"in {PARAMETERS_FILE}, e.g. '%m/%d/%Y %H:%M')"
+                if role == "invoiced_at"
+                else "numbers"
+            )
+            source = roles.mapped()[role]
+            raise TransactionSchemaError(
+                f"Column {source!r} (role `{role}`) has values that are not {expected}: "
+                f"{error}"
+            ) from error
+    raise cause

@@ -1,0 +1,168 @@
+"""Figures of the reporting pipeline: each node returns the interactive Plotly
+figure (previewed in kedro-viz) and a static matplotlib one (saved as PNG)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from matplotlib.figure import Figure
+from plotly.subplots import make_subplots
+
+from rfm_segmentation.pipelines.clustering.model import FEATURES
+from rfm_segmentation.segments import SEGMENT_NAMES
+
+_COLOURS = dict(
+    zip(SEGMENT_NAMES, ["#2a9d8f", "#e76f51", "#457b9d", "#8d99ae"], strict=True)
+)
+
+
+def _colour(name: str) -> str:
+    return _COLOURS.get(name, _COLOURS.get(name.rsplit(" ", 1)[0], "#6c757d"))
+
+
+def segment_sizes(segment_summary: pd.DataFrame) -> tuple[go.Figure, Figure]:
+    """Customers per segment."""
+    names, counts = segment_summary["segment_name"], segment_summary["customers"]
+    plotly_figure = px.bar(
+        segment_summary,
+        x="segment_name",
+        y="customers",
+        color="segment_name",
+        color_discrete_map={n: _colour(n) for n in names},
+        title="Customers per segment",
+    )
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    ax = figure.subplots()
+    ax.bar(names, counts, color=[_colour(n) for n in names])
+    ax.set(title="Customers per segment", ylabel="customers")
+    return plotly_figure, figure
+
+
+def rfm_distributions(customer_segments: pd.DataFrame) -> tuple[go.Figure, Figure]:
+    """Recency, frequency and monetary per segment (log scale for the skewed two)."""
+    names = _present_segments(customer_segments)
+    plotly_figure = make_subplots(rows=1, cols=3, subplot_titles=FEATURES)
+    figure = Figure(figsize=(12, 4), layout="constrained")
+    axes = figure.subplots(1, 3)
+    for col, (feature, ax) in enumerate(zip(FEATURES, axes, strict=True), start=1):
+        for name in names:
+            values = customer_segments.loc[
+                customer_segments["segment_name"] == name, feature
+            ]
+            plotly_figure.add_trace(
+                go.Box(
+                    y=values, name=name, marker_color=_colour(name), showlegend=col == 1
+                ),
+                row=1,
+                col=col,
+            )
+        groups = [
+            customer_segments.loc[customer_segments["segment_name"] == n, feature]
+            for n in names
+        ]
+        ax.boxplot(groups, tick_labels=names, showfliers=False)
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.set_title(feature)
+        if feature != "recency":
+            ax.set_yscale("log")
+            plotly_figure.update_yaxes(type="log", row=1, col=col)
+    plotly_figure.update_layout(title="R, F and M per segment")
+    return plotly_figure, figure
+
+
+def customer_scatter(customer_segments: pd.DataFrame) -> tuple[go.Figure, Figure]:
+    """Recency against monetary, one dot per customer, coloured by segment."""
+    sample = customer_segments.sample(min(len(customer_segments), 5000), random_state=0)
+    names = _present_segments(sample)
+    plotly_figure = px.scatter(
+        sample,
+        x="recency",
+        y="monetary",
+        color="segment_name",
+        log_y=True,
+        hover_data=["frequency"],
+        color_discrete_map={n: _colour(n) for n in names},
+        title="Customers by recency and monetary value",
+    )
+    figure = Figure(figsize=(7, 5), layout="constrained")
+    ax = figure.subplots()
+    for name in names:
+        part = sample[sample["segment_name"] == name]
+        ax.scatter(
+            part["recency"],
+            part["monetary"].clip(lower=0.01),
+            s=6,
+            alpha=0.6,
+            color=_colour(name),
+            label=name,
+        )
+    ax.set(
+        xlabel="recency (days)",
+        ylabel="monetary",
+        yscale="log",
+        title="Customers by recency and monetary value",
+    )
+    ax.legend(markerscale=3)
+    return plotly_figure, figure
+
+
+def snake_plot(customer_segments: pd.DataFrame) -> tuple[go.Figure, Figure]:
+    """Mean standardized (log1p) R, F and M per segment: how segments differ."""
+    logged = np.log1p(customer_segments[FEATURES])
+    standardized = (logged - logged.mean()) / logged.std(ddof=0)
+    means = standardized.groupby(customer_segments["segment_name"]).mean()
+    means = means.loc[_present_segments(customer_segments)]
+    long = means.reset_index().melt(
+        id_vars="segment_name", var_name="feature", value_name="z"
+    )
+    plotly_figure = px.line(
+        long,
+        x="feature",
+        y="z",
+        color="segment_name",
+        markers=True,
+        color_discrete_map={n: _colour(n) for n in means.index},
+        title="Snake plot: standardized mean R, F, M",
+    )
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    ax = figure.subplots()
+    for name, row in means.iterrows():
+        ax.plot(FEATURES, row.to_numpy(), marker="o", color=_colour(name), label=name)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set(ylabel="standardized mean", title="Snake plot: standardized mean R, F, M")
+    ax.legend()
+    return plotly_figure, figure
+
+
+def k_selection_curves(k_selection: pd.DataFrame) -> tuple[go.Figure, Figure]:
+    """Elbow (inertia) and silhouette against k."""
+    plotly_figure = make_subplots(
+        rows=1, cols=2, subplot_titles=["Elbow", "Silhouette"]
+    )
+    plotly_figure.add_trace(
+        go.Scatter(x=k_selection["k"], y=k_selection["inertia"], name="inertia"), 1, 1
+    )
+    plotly_figure.add_trace(
+        go.Scatter(x=k_selection["k"], y=k_selection["silhouette"], name="silhouette"),
+        1,
+        2,
+    )
+    plotly_figure.update_layout(title="Choosing k")
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    elbow, silhouette = figure.subplots(1, 2)
+    elbow.plot(k_selection["k"], k_selection["inertia"], marker="o")
+    elbow.set(title="Elbow", xlabel="k", ylabel="inertia")
+    silhouette.plot(
+        k_selection["k"], k_selection["silhouette"], marker="o", color="#e76f51"
+    )
+    silhouette.set(title="Silhouette (sampled)", xlabel="k", ylabel="silhouette")
+    return plotly_figure, figure
+
+
+def _present_segments(customer_segments: pd.DataFrame) -> list[str]:
+    present = set(customer_segments["segment_name"])
+    return [n for n in SEGMENT_NAMES if n in present] + sorted(
+        present - set(SEGMENT_NAMES)
+    )

@@ -1,0 +1,42 @@
+"""Model input and segments -> k selection, segment summary and figures."""
+
+from kedro.pipeline import Node, Pipeline
+
+from . import figures
+from .nodes import evaluate_k_range, summarise_segments
+
+_FIGURES = {
+    "segment_sizes": (figures.segment_sizes, "segment_summary"),
+    "rfm_distributions": (figures.rfm_distributions, "customer_segments"),
+    "customer_scatter": (figures.customer_scatter, "customer_segments"),
+    "snake_plot": (figures.snake_plot, "customer_segments"),
+    "k_selection_curves": (figures.k_selection_curves, "k_selection"),
+}
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                evaluate_k_range,
+                inputs=["model_input", "params:k_selection", "params:clustering"],
+                outputs="k_selection",
+                name="evaluate_k_range",
+            ),
+            Node(
+                summarise_segments,
+                inputs="customer_segments",
+                outputs="segment_summary",
+                name="summarise_segments",
+            ),
+            *(
+                Node(
+                    plot,
+                    inputs=source,
+                    outputs=[f"{name}_plotly", f"{name}_png"],
+                    name=f"plot_{name}",
+                )
+                for name, (plot, source) in _FIGURES.items()
+            ),
+        ]
+    )

@@ -1,0 +1,120 @@
+"""The whole project through a real KedroSession and the real catalog."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from kedro.framework.project import configure_project, pipelines
+
+from rfm_segmentation.segments import SEGMENT_NAMES
+
+from .conftest import catalog_of, read_segments, run_kedro
+
+PIPELINES = ["data_processing", "feature_engineering", "clustering", "reporting"]
+
+
+def test_registry_has_the_four_pipelines_and_default_runs_all():
+    configure_project("rfm_segmentation")
+    assert set(pipelines) == {*PIPELINES, "__default__"}
+    assert set(pipelines["__default__"].nodes) == {
+        n for name in PIPELINES for n in pipelines[name].nodes
+    }
+
+
+def test_full_run_segments_each_clean_customer_once_into_four_segments(trained_project):
+    segments = read_segments(trained_project)
+    report = json.loads(
+        (trained_project / "data/08_reporting/cleaning_report.json").read_text()
+    )
+    assert list(segments.columns) == [
+        "CustomerID",
+        "recency",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_score",
+        "cluster_label",
+        "segment_name",
+    ]
+    assert segments["CustomerID"].is_unique
+    assert len(segments) == report["customers_out"]
+    assert set(segments["segment_name"]) == set(SEGMENT_NAMES)
+    for figure in (
+        "segment_sizes",
+        "rfm_distributions",
+        "customer_scatter",
+        "snake_plot",
+        "k_selection_curves",
+    ):
+        assert (trained_project / f"data/08_reporting/{figure}.json").stat().st_size > 0
+        assert (trained_project / f"data/08_reporting/{figure}.png").stat().st_size > 0
+
+
+def test_model_and_profile_are_saved_as_one_version(trained_project):
+    catalog = catalog_of(trained_project)
+    model = catalog.load("segmentation_model")
+    profile = catalog.load("segment_profiles")
+    model_versions = {
+        p.name
+        for p in (trained_project / "data/06_models/segmentation_model.pkl").iterdir()
+    }
+    profile_versions = {
+        p.name
+        for p in (trained_project / "data/06_models/segment_profiles.json").iterdir()
+    }
+    assert model_versions == profile_versions
+    assert model.named_steps["kmeans"].n_clusters == profile["n_clusters"] == 4
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES)
+def test_each_pipeline_reruns_alone_with_identical_segments(trained_project, pipeline):
+    before = read_segments(trained_project)
+    run_kedro(trained_project, pipeline_names=[pipeline])
+    pd.testing.assert_frame_equal(read_segments(trained_project), before)
+
+
+def test_missing_column_fails_the_run_and_writes_nothing_downstream(
+    project_factory, small_transactions
+):
+    project = project_factory(small_transactions.drop("CustomerID"))
+    with pytest.raises(Exception, match=r"'CustomerID' \(role `customer_id`\)"):
+        run_kedro(project)
+    written = [
+        p
+        for p in (project / "data").rglob("*")
+        if p.is_file() and "01_raw" not in p.parts
+    ]
+    assert written == []
+
+
+def test_pandas_environment_gives_the_same_segments(
+    trained_project, project_factory, small_transactions
+):
+    project = project_factory(small_transactions)
+    run_kedro(project, env="pandas")
+    pd.testing.assert_frame_equal(
+        read_segments(project), read_segments(trained_project)
+    )
+
+
+def test_the_excel_workbook_loads_by_changing_the_catalog_only(
+    project_factory, small_transactions
+):
+    """conf/uci_xlsx reads the UCI .xlsx (timestamps typed, CustomerID as float)."""
+    project = project_factory(small_transactions)
+    workbook = small_transactions.head(4000).to_pandas()
+    workbook["InvoiceDate"] = pd.to_datetime(workbook["InvoiceDate"])
+    workbook["CustomerID"] = workbook["CustomerID"].astype(float)
+    workbook.to_excel(project / "data/01_raw/online_retail.xlsx", index=False)
+    run_kedro(
+        project,
+        env="uci_xlsx",
+        pipeline_names=["data_processing", "feature_engineering"],
+    )
+    features = pd.read_csv(project / "data/04_feature/rfm_features.csv", dtype={0: str})
+    assert not features["CustomerID"].str.contains(".", regex=False).any()
+    assert features["frequency"].min() >= 1

@@ -1,0 +1,102 @@
+"""Checks on the real UCI Online Retail file; skipped where ../shared is absent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from .conftest import REAL_DATA, catalog_of, make_project, read_segments, run_kedro
+
+pytestmark = [
+    pytest.mark.real_data,
+    pytest.mark.skipif(
+        not REAL_DATA.exists(), reason=f"{REAL_DATA} is not on this machine"
+    ),
+]
+RETAIL_II_NAMES = {
+    "InvoiceNo": "Invoice",
+    "UnitPrice": "Price",
+    "CustomerID": "Customer ID",
+}
+
+
+@pytest.fixture(scope="module")
+def uci_project(tmp_path_factory):
+    project = make_project(tmp_path_factory.mktemp("uci"))
+    run_kedro(project, runtime_params={"raw_transactions_path": str(REAL_DATA)})
+    return project
+
+
+def test_4338_customers_in_segments_ordered_as_their_names_say(uci_project):
+    segments = read_segments(uci_project)
+    assert segments["CustomerID"].nunique() == len(segments) == 4338
+    means = segments.groupby("segment_name")[
+        ["recency", "frequency", "monetary"]
+    ].mean()
+    champions, at_risk, new, lost = (
+        means.loc[name]
+        for name in ("Champions", "At-Risk", "New Customers", "Lost Customers")
+    )
+    assert champions.recency == means.recency.min()
+    assert champions.frequency == means.frequency.max()
+    assert champions.monetary == means.monetary.max()
+    assert lost.recency == means.recency.max()
+    assert lost.monetary == means.monetary.min()
+    assert new.recency < at_risk.recency < lost.recency
+    assert new.frequency < at_risk.frequency
+    assert at_risk.monetary > max(new.monetary, lost.monetary)
+    assert at_risk.recency > max(champions.recency, new.recency)
+
+
+def test_reference_request_is_a_new_customer(uci_project):
+    catalog = catalog_of(uci_project)
+    model = catalog.load("segmentation_model")
+    names = {
+        s["cluster_label"]: s["segment_name"]
+        for s in catalog.load("segment_profiles")["segments"]
+    }
+    (label,) = model.predict(np.array([[15, 2, 350.75]]))
+    assert names[label] == "New Customers"
+
+
+def test_online_retail_ii_names_give_the_same_result_through_parameters(
+    uci_project, project_factory
+):
+    project = project_factory()
+    renamed = project / "data/01_raw/online_retail_ii.csv"
+    pl.read_csv(REAL_DATA, infer_schema=False).rename(RETAIL_II_NAMES).write_csv(
+        renamed
+    )
+    columns = {
+        "customer_id": "Customer ID",
+        "invoice_id": "Invoice",
+        "unit_price": "Price",
+    }
+    run_kedro(
+        project,
+        runtime_params={"raw_transactions_path": str(renamed), "columns": columns},
+    )
+    expected = read_segments(uci_project).rename(columns={"CustomerID": "Customer ID"})
+    pd.testing.assert_frame_equal(read_segments(project), expected)
+
+
+def test_us_dates_and_float_ids_give_the_same_result(uci_project, project_factory):
+    project = project_factory()
+    variant = project / "data/01_raw/online_retail_us.csv"
+    pl.read_csv(REAL_DATA, infer_schema=False).with_columns(
+        pl.col("InvoiceDate")
+        .str.to_datetime("%Y-%m-%d %H:%M:%S")
+        .dt.strftime("%-m/%-d/%Y %-H:%M"),
+        (pl.col("CustomerID") + ".0"),
+    ).write_csv(variant)
+    assert "12/1/2010 8:26" in variant.read_text()[:300]
+    run_kedro(
+        project,
+        runtime_params={
+            "raw_transactions_path": str(variant),
+            "timestamp_format": "%m/%d/%Y %H:%M",
+        },
+    )
+    pd.testing.assert_frame_equal(read_segments(project), read_segments(uci_project))
