@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: all install data download run test lint format clean lock
+.PHONY: all install data download run serve test lint format clean lock
 
 all: run ## set up, write the default data if absent, run every pipeline
 
@@ -31,6 +31,14 @@ download: $(INSTALLED) ## fetch the public UCI Online Retail workbook (needs int
 
 run: data ## kedro run: all four pipelines
 	$(BIN)/kedro run
+
+# The API; host, port and workers from the environment.
+RFM_HOST ?= 127.0.0.1
+RFM_PORT ?= 8000
+RFM_WORKERS ?= 1
+serve: $(INSTALLED) ## serve the API (RFM_HOST, RFM_PORT, RFM_WORKERS)
+	$(BIN)/uvicorn rfm_segmentation.api.app:app --host $(RFM_HOST) --port $(RFM_PORT) \
+		--workers $(RFM_WORKERS) --no-access-log
 
 lint: $(INSTALLED) ## ruff check and format check
 	$(BIN)/ruff check .

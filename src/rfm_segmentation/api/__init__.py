@@ -1,0 +1,1 @@
+"""Real-time segmentation API: FastAPI serving the catalog's model entries."""

@@ -1,0 +1,91 @@
+"""API fixtures: a test client and a real uvicorn process on a model trained by
+the pipeline in this test session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from rfm_segmentation.api.app import create_app
+from rfm_segmentation.api.settings import ApiSettings
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[..., TestClient]]:
+    """Clients for apps over any project and settings; lifespan entered and exited."""
+    clients: list[TestClient] = []
+
+    def make(project: Path, **settings) -> TestClient:
+        client = TestClient(create_app(ApiSettings(project_path=project, **settings)))
+        clients.append(client)
+        return client.__enter__()
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(client_for, trained_project) -> TestClient:
+    return client_for(trained_project)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(trained_project) -> Iterator[str]:
+    """``uvicorn rfm_segmentation.api.app:app`` as a separate process on 127.0.0.1."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "RFM_PROJECT_PATH": str(trained_project),
+        "KEDRO_DISABLE_TELEMETRY": "true",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "rfm_segmentation.api.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError(f"uvicorn exited: {server.stderr.read()}")
+            time.sleep(0.2)
+        else:
+            raise TimeoutError(f"uvicorn not ready on {url} within 60 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
