@@ -14,15 +14,16 @@ from .model_store import ModelStore, ServedModel
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_store(request: Request) -> ModelStore:
+async def get_store(request: Request) -> ModelStore:
     return request.app.state.store
 
 
 Store = Annotated[ModelStore, Depends(get_store)]
 
 
-def get_model(store: Store) -> ServedModel:
+async def get_model(request: Request) -> ServedModel:
     """The model as it is when the request starts: a reload cannot change it mid-way."""
+    store: ModelStore = request.app.state.store
     model = store.current
     if model is None:
         raise HTTPException(
@@ -34,7 +35,7 @@ def get_model(store: Store) -> ServedModel:
 def require_api_key(expected: str) -> Callable[[str | None], None]:
     """A dependency that checks the X-API-Key header in constant time."""
 
-    def check(provided: Annotated[str | None, Depends(api_key_header)]) -> None:
+    async def check(provided: Annotated[str | None, Depends(api_key_header)]) -> None:
         if provided is None or not secrets.compare_digest(
             provided.encode(), expected.encode()
         ):
