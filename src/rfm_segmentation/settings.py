@@ -1,6 +1,11 @@
 """Project settings: Kedro defaults, with `local` as the default run environment."""
 
+from rfm_segmentation.hooks import SparkHooks
+
+HOOKS = (SparkHooks(),)
+
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    "config_patterns": {"spark": ["spark*", "spark*/**"]},
 }

@@ -55,12 +55,16 @@ def clean_transactions(
     kept, dropped = nw.lit(value=True), []
     for name, condition in rules.items():
         keep = condition.fill_null(value=False)
-        dropped.append((kept & ~keep).sum().alias(name))
+        dropped.append((kept & ~keep).cast(nw.Int64).sum().alias(name))
         kept = kept & keep
     clean = frame.filter(kept).unique()
     try:
         counts = _first_row(
-            frame.select(nw.len().alias("rows_in"), *dropped, kept.sum().alias("kept"))
+            frame.select(
+                nw.len().alias("rows_in"),
+                *dropped,
+                kept.cast(nw.Int64).sum().alias("kept"),
+            )
         )
     except Exception as error:  # lazy engines parse here
         roles = ColumnRoles.from_params(columns)

@@ -81,7 +81,9 @@ def typed_columns(
 def _identifier(expr: nw.Expr) -> nw.Expr:
     """Ids as trimmed text; ``17850.0`` (a float export of ``17850``) becomes ``17850``."""
     text = (
-        expr.cast(nw.String).str.strip_chars().str.replace(r"\.0+$", "", literal=False)
+        expr.cast(nw.String)
+        .str.strip_chars()
+        .str.replace_all(r"\.0+$", "", literal=False)
     )
     return nw.when(text != "").then(text)
 

@@ -1,0 +1,92 @@
+"""The same narwhals nodes on Spark DataFrames: parity with the default path."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+import pandas as pd
+import polars as pl
+import pytest
+
+from rfm_segmentation.pipelines.data_processing.nodes import (
+    clean_transactions,
+    validate_transactions,
+)
+from rfm_segmentation.pipelines.feature_engineering.nodes import (
+    aggregate_customer_activity,
+    compute_rfm_features,
+)
+
+from .conftest import read_segments, run_kedro
+
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(
+        shutil.which("java") is None, reason="Spark needs Java; no `java` on PATH"
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("pyspark") is None,
+        reason="pyspark is not installed (pip install '.[spark]')",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - optional dependency
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+def features_and_report(raw, params):
+    validated = validate_transactions(
+        raw, params["columns"], params["timestamp_format"]
+    )
+    clean, report = clean_transactions(
+        validated, params["cleaning"], params["columns"], params["timestamp_format"]
+    )
+    activity = aggregate_customer_activity(clean, None)
+    return compute_rfm_features(activity, None, "CustomerID"), report
+
+
+def test_spark_features_equal_the_default_path(
+    spark, small_transactions, params, tmp_path
+):
+    csv = tmp_path / "raw.csv"
+    small_transactions.write_csv(csv)
+    spark_raw = spark.read.option("header", True).csv(str(csv))
+    polars_raw = pl.scan_csv(csv, infer_schema=False)
+
+    from_spark, spark_report = features_and_report(spark_raw, params)
+    from_polars, polars_report = features_and_report(polars_raw, params)
+
+    assert spark_report == polars_report
+    pd.testing.assert_frame_equal(
+        from_spark[["CustomerID", "recency", "frequency"]],
+        from_polars[["CustomerID", "recency", "frequency"]],
+        check_dtype=False,
+    )
+    cents = (from_spark["monetary"] * 100).round() - (
+        from_polars["monetary"] * 100
+    ).round()
+    assert (cents == 0).all()
+
+
+def test_kedro_run_env_spark_writes_the_same_segments(
+    spark, trained_project, project_factory, small_transactions
+):
+    project = project_factory(small_transactions)
+    run_kedro(project, env="spark")
+    pd.testing.assert_frame_equal(
+        read_segments(project), read_segments(trained_project)
+    )
+    assert (project / "data/02_intermediate/spark/clean_transactions.parquet").is_dir()
