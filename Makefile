@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: all install data download run serve bench-api test lint format clean lock
+.PHONY: all install data download run serve bench bench-api test lint format clean lock
 
 all: run ## set up, write the default data if absent, run every pipeline
 
@@ -39,6 +39,9 @@ RFM_WORKERS ?= 1
 serve: $(INSTALLED) ## serve the API (RFM_HOST, RFM_PORT, RFM_WORKERS)
 	$(BIN)/uvicorn rfm_segmentation.api.app:app --host $(RFM_HOST) --port $(RFM_PORT) \
 		--workers $(RFM_WORKERS) --no-access-log
+
+bench: $(INSTALLED) ## feature step on every engine at 1M and 10M rows -> docs/benchmarks.md
+	$(BIN)/python -m benchmarks.pipeline
 
 bench-api: $(INSTALLED) ## load-test the API against a scikit-learn baseline (needs make all)
 	$(BIN)/python -m benchmarks.api_load

@@ -11,6 +11,7 @@ import pytest
 
 from rfm_segmentation.pipelines.data_processing.nodes import (
     clean_transactions,
+    report_cleaning,
     validate_transactions,
 )
 from rfm_segmentation.pipelines.feature_engineering.nodes import (
@@ -51,11 +52,13 @@ def features_and_report(raw, params):
     validated = validate_transactions(
         raw, params["columns"], params["timestamp_format"]
     )
-    clean, report = clean_transactions(
+    clean, counts = clean_transactions(
         validated, params["cleaning"], params["columns"], params["timestamp_format"]
     )
     activity = aggregate_customer_activity(clean, None)
-    return compute_rfm_features(activity, None, "CustomerID"), report
+    return compute_rfm_features(activity, None, "CustomerID"), report_cleaning(
+        clean, counts
+    )
 
 
 def test_spark_features_equal_the_default_path(

@@ -9,6 +9,7 @@ import pytest
 
 from rfm_segmentation.pipelines.data_processing.nodes import (
     clean_transactions,
+    report_cleaning,
     validate_transactions,
 )
 from rfm_segmentation.pipelines.data_processing.schema import TransactionSchemaError
@@ -44,13 +45,13 @@ def process(
     validated = validate_transactions(
         raw, settings["columns"], settings["timestamp_format"]
     )
-    clean, report = clean_transactions(
+    clean, counts = clean_transactions(
         validated,
         settings["cleaning"],
         settings["columns"],
         settings["timestamp_format"],
     )
-    return _to_pandas(clean), report
+    return _to_pandas(clean), report_cleaning(clean, counts)
 
 
 def _to_pandas(frame: Any) -> pd.DataFrame:

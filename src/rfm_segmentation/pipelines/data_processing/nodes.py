@@ -43,12 +43,13 @@ def clean_transactions(
     cleaning: Mapping[str, Any],
     columns: Mapping[str, str | None],
     timestamp_format: str,
-) -> tuple[Any, dict[str, Any]]:
-    """Drop rows that are not customer purchases; report how many each rule dropped.
+) -> tuple[Any, dict[str, int]]:
+    """Drop rows that are not customer purchases; count how many each rule dropped.
 
     Rules apply in order, each counting only rows that survived the ones before:
     missing customer, missing timestamp, cancellation invoice, non-positive quantity,
-    price or amount, non-product stock code, then exact duplicates.
+    price or amount, non-product stock code, then exact duplicates. The counts take
+    one pass over the data; the clean rows are evaluated when the catalog saves them.
     """
     frame = as_lazy(validated_transactions)
     rules = _drop_rules(frame.collect_schema().names(), cleaning)
@@ -57,33 +58,39 @@ def clean_transactions(
         keep = condition.fill_null(value=False)
         dropped.append((kept & ~keep).cast(nw.Int64).sum().alias(name))
         kept = kept & keep
-    clean = frame.filter(kept).unique()
     try:
         counts = _first_row(
             frame.select(
                 nw.len().alias("rows_in"),
                 *dropped,
-                kept.cast(nw.Int64).sum().alias("kept"),
+                kept.cast(nw.Int64).sum().alias("rows_kept"),
             )
         )
     except Exception as error:  # lazy engines parse here
         roles = ColumnRoles.from_params(columns)
         parsed = {role: nw.col(role) for role in roles.mapped()}
         raise_unparseable(frame, parsed, roles, timestamp_format, error)
+    return frame.filter(kept).unique().to_native(), counts
+
+
+def report_cleaning(
+    clean_transactions: Any, cleaning_counts: dict[str, int]
+) -> dict[str, Any]:
+    """Rows in, rows dropped per rule (exact duplicates last), and what is left."""
     out = _first_row(
-        clean.select(
+        as_lazy(clean_transactions).select(
             nw.len().alias("rows_out"),
             nw.col("customer_id").n_unique().alias("customers_out"),
             nw.col("line_amount").sum().round(2).alias("revenue_out"),
         )
     )
-    rows_in, kept_rows = counts.pop("rows_in"), counts.pop("kept")
-    report = {
+    counts = dict(cleaning_counts)
+    rows_in, rows_kept = counts.pop("rows_in"), counts.pop("rows_kept")
+    return {
         "rows_in": rows_in,
-        "rows_dropped": {**counts, "exact_duplicate": kept_rows - out["rows_out"]},
+        "rows_dropped": {**counts, "exact_duplicate": rows_kept - out["rows_out"]},
         **out,
     }
-    return clean.to_native(), report
 
 
 def _drop_rules(names: list[str], cleaning: Mapping[str, Any]) -> dict[str, nw.Expr]:

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import clean_transactions, validate_transactions
+from .nodes import clean_transactions, report_cleaning, validate_transactions
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -26,8 +26,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:columns",
                     "params:timestamp_format",
                 ],
-                outputs=["clean_transactions", "cleaning_report"],
+                outputs=["clean_transactions", "cleaning_counts"],
                 name="clean_transactions",
+            ),
+            Node(
+                report_cleaning,
+                inputs=["clean_transactions", "cleaning_counts"],
+                outputs="cleaning_report",
+                name="report_cleaning",
             ),
         ]
     )

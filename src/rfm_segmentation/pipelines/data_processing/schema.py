@@ -10,7 +10,7 @@ import narwhals as nw
 
 PARAMETERS_FILE = "conf/base/parameters_data_processing.yml"
 NUMERIC_ROLES = ("quantity", "unit_price", "line_amount")
-TEXT_ROLES = ("customer_id", "invoice_id", "stock_code")
+TEXT_ROLES = ("customer_id", "invoice_id", "stock_code")  # never fail to parse
 
 
 class TransactionSchemaError(ValueError):
@@ -68,7 +68,9 @@ def typed_columns(
 ) -> dict[str, nw.Expr]:
     """One expression per mapped role that parses the source column to its type."""
     parsers: dict[str, Callable[[nw.Expr, nw.dtypes.DType], nw.Expr]] = {
-        **dict.fromkeys(TEXT_ROLES, lambda expr, _: _identifier(expr)),
+        "customer_id": lambda expr, dtype: _identifier(expr, dtype, customer=True),
+        "invoice_id": lambda expr, dtype: _identifier(expr, dtype, customer=False),
+        "stock_code": lambda expr, dtype: _identifier(expr, dtype, customer=False),
         **dict.fromkeys(NUMERIC_ROLES, lambda expr, _: expr.cast(nw.Float64)),
         "invoiced_at": lambda expr, dtype: _timestamp(expr, dtype, timestamp_format),
     }
@@ -78,8 +80,17 @@ def typed_columns(
     }
 
 
-def _identifier(expr: nw.Expr) -> nw.Expr:
-    """Ids as trimmed text; ``17850.0`` (a float export of ``17850``) becomes ``17850``."""
+def _identifier(expr: nw.Expr, dtype: nw.dtypes.DType, *, customer: bool) -> nw.Expr:
+    """An id as the file writes it. Integers stay integers (fast to group and compare);
+    float columns (ids with gaps, Excel) become text without their ``.0``. Customer ids,
+    the key people look up, are also trimmed and lose a ``.0`` written as text (CSV
+    copies of UCI write ``17850.0``); empty text is missing."""
+    if dtype.is_integer():
+        return expr
+    if dtype.is_float():
+        return expr.cast(nw.String).str.replace_all(r"\.0+$", "", literal=False)
+    if not customer:
+        return expr.cast(nw.String)
     text = (
         expr.cast(nw.String)
         .str.strip_chars()

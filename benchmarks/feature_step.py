@@ -1,0 +1,144 @@
+"""One engine's feature step (clean + RFM) on one input file, in this process.
+
+Run by ``benchmarks.pipeline`` as ``python -m benchmarks.feature_step ENGINE PATH``;
+prints one JSON line: seconds for the step (after imports and, for Spark, session
+start), customers found, and the peak RSS of Spark's JVM (0 for other engines).
+
+The project's engines run the nodes as the pipelines do, including saving the clean
+transactions and reading them back through the catalog's dataset classes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import polars as pl
+from kedro.config import OmegaConfigLoader
+from kedro.io import AbstractDataset
+from kedro_datasets.pandas import ParquetDataset
+from kedro_datasets.polars import LazyPolarsDataset
+
+from rfm_segmentation.pipelines.data_processing.nodes import (
+    clean_transactions,
+    report_cleaning,
+    validate_transactions,
+)
+from rfm_segmentation.pipelines.feature_engineering.nodes import (
+    aggregate_customer_activity,
+    compute_rfm_features,
+)
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def project_feature_step(raw: Any, clean_dataset: AbstractDataset) -> pd.DataFrame:
+    """The project's nodes, chained as the pipelines chain them, base parameters."""
+    params = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="base")[
+        "parameters"
+    ]
+    columns, timestamp_format = params["columns"], params["timestamp_format"]
+    validated = validate_transactions(raw, columns, timestamp_format)
+    clean, counts = clean_transactions(
+        validated, params["cleaning"], columns, timestamp_format
+    )
+    clean_dataset.save(clean)
+    clean = clean_dataset.load()
+    report_cleaning(clean, counts)
+    activity = aggregate_customer_activity(clean, None)
+    return compute_rfm_features(activity, None, columns["customer_id"])
+
+
+def seed_style_baseline(path: Path) -> pd.DataFrame:
+    """RFM the way the original scripts did it: pandas with a lambda per group."""
+    df = read_pandas(path)
+    df = df.dropna(subset=["CustomerID"])
+    df = df[~df["InvoiceNo"].astype(str).str.startswith("C")]
+    df = df[(df["Quantity"].astype(float) > 0) & (df["UnitPrice"].astype(float) > 0)]
+    df["TotalPrice"] = df["Quantity"].astype(float) * df["UnitPrice"].astype(float)
+    df["InvoiceDate"] = pd.to_datetime(df["InvoiceDate"])
+    snapshot = df["InvoiceDate"].max() + timedelta(days=1)
+    return df.groupby("CustomerID").agg(
+        recency=("InvoiceDate", lambda x: (snapshot - x.max()).days),
+        frequency=("InvoiceNo", "nunique"),
+        monetary=("TotalPrice", "sum"),
+    )
+
+
+def read_pandas(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def run(engine: str, path: Path, workdir: Path) -> tuple[float, int, int]:
+    clean_path = str(workdir / "clean_transactions.parquet")
+    if engine == "spark":
+        from kedro_datasets.spark import SparkDatasetV2  # noqa: PLC0415 - optional dependency
+        from pyspark.sql import SparkSession  # noqa: PLC0415
+
+        spark = (
+            SparkSession.builder.master("local[*]")
+            .config("spark.driver.memory", "8g")
+            .config("spark.sql.shuffle.partitions", "8")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .getOrCreate()
+        )
+        spark.sparkContext.setLogLevel("ERROR")
+    started = time.perf_counter()
+    parquet = path.suffix == ".parquet"
+    if engine == "seed_baseline":
+        result = seed_style_baseline(path)
+    elif engine == "polars":
+        raw = (
+            pl.scan_parquet(path) if parquet else pl.scan_csv(path, infer_schema=False)
+        )
+        result = project_feature_step(
+            raw, LazyPolarsDataset(filepath=clean_path, file_format="parquet")
+        )
+    elif engine == "pandas":
+        result = project_feature_step(
+            read_pandas(path), ParquetDataset(filepath=clean_path)
+        )
+    elif engine == "spark":
+        reader = spark.read if parquet else spark.read.option("header", True)
+        raw = reader.parquet(str(path)) if parquet else reader.csv(str(path))
+        dataset = SparkDatasetV2(
+            filepath=clean_path, file_format="parquet", save_args={"mode": "overwrite"}
+        )
+        result = project_feature_step(raw, dataset)
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
+    seconds = time.perf_counter() - started
+    jvm_peak_kb = 0
+    if engine == "spark":
+        jvm_peak_kb = _peak_rss_kb(spark.sparkContext._gateway.proc.pid)
+        spark.stop()
+    return seconds, len(result), jvm_peak_kb
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """A process's peak resident memory (VmHWM), in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds, customers, jvm_peak_kb = run(sys.argv[1], Path(sys.argv[2]), Path(tmp))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "customers": customers,
+                "jvm_peak_rss_kb": jvm_peak_kb,
+            }
+        )
+    )

@@ -1,0 +1,213 @@
+"""The feature step (clean + RFM) on every engine, side by side, and `kedro run`
+end to end on the real dataset. Writes docs/benchmarks.md.
+
+    python -m benchmarks.pipeline [--rows 1000000 10000000] [--repeat 3]
+
+Inputs are generated once and cached in .cache/bench/ (Parquet and CSV). Each
+measurement runs in its own process: wall time of the step, peak RSS (the process's
+own, plus Spark's JVM), rows per second; medians over --repeat runs.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.machine import describe
+from rfm_segmentation.synthetic_data import generate_transactions
+from tests.conftest import REAL_DATA, make_project
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "bench"
+REPORT = ROOT / "docs" / "benchmarks.md"
+ENGINES = {
+    "polars": "project default (narwhals on Polars, lazy)",
+    "pandas": "project on pandas (narwhals, `--env pandas`)",
+    "spark": "project on Spark local[*] (narwhals, `--env spark`)",
+    "seed_baseline": "seed-style baseline (pandas `groupby.agg` with a lambda)",
+}
+GOAL_SPEEDUP, GOAL_RSS_GIB = 5.0, 1.5
+
+
+@dataclass
+class Measurement:
+    engine: str
+    rows: int
+    file_format: str
+    seconds: float
+    peak_rss_gib: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+
+def input_file(rows: int, file_format: str) -> Path:
+    path = CACHE / f"transactions_{rows}.{file_format}"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        data = generate_transactions(rows, seed=1, start="2010-12-01", end="2011-12-09")
+        data.write_parquet(CACHE / f"transactions_{rows}.parquet")
+        data.write_csv(CACHE / f"transactions_{rows}.csv")
+    return path
+
+
+def measure_once(engine: str, path: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in GiB) of one run in a fresh process."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.feature_step", engine, str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"{engine} on {path.name} failed (status {status})")
+    result = json.loads(output.strip().splitlines()[-1])
+    peak_kb = usage.ru_maxrss + result["jvm_peak_rss_kb"]
+    return result["seconds"], peak_kb / 1024**2
+
+
+def measure(engine: str, rows: int, file_format: str, repeat: int) -> Measurement:
+    path = input_file(rows, file_format)
+    runs = [measure_once(engine, path) for _ in range(repeat)]
+    return Measurement(
+        engine,
+        rows,
+        file_format,
+        statistics.median(s for s, _ in runs),
+        statistics.median(r for _, r in runs),
+    )
+
+
+def kedro_run_on_real_data() -> float | None:
+    """Seconds for `kedro run` (all four pipelines) on the UCI file, in a project copy."""
+    if not REAL_DATA.exists():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        project = make_project(Path(tmp) / "project")
+        shutil.rmtree(project / "src")
+        (project / "src").mkdir()
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "kedro"),
+                "run",
+                "--params",
+                f"raw_transactions_path={REAL_DATA}",
+            ],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"},
+        )
+        return time.perf_counter() - started
+
+
+def report(measurements: list[Measurement], real_run: float | None, repeat: int) -> str:
+    baseline = {
+        (m.rows, m.file_format): m for m in measurements if m.engine == "seed_baseline"
+    }
+    rows = [
+        "| rows | input | engine | median s | peak RSS GiB | rows/s | speed-up vs baseline |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in measurements:
+        speedup = baseline[(m.rows, m.file_format)].seconds / m.seconds
+        rows.append(
+            f"| {m.rows:,} | {m.file_format} | {ENGINES[m.engine]} | {m.seconds:.2f} | "
+            f"{m.peak_rss_gib:.2f} | {m.rows_per_second:,.0f} | {speedup:.1f}x |"
+        )
+    largest = max(m.rows for m in measurements)
+    ours = next(
+        m
+        for m in measurements
+        if (m.engine, m.rows, m.file_format) == ("polars", largest, "parquet")
+    )
+    speedup = baseline[(largest, "parquet")].seconds / ours.seconds
+    verdict = (
+        f"Goals at {largest:,} Parquet rows: default path >= {GOAL_SPEEDUP:.0f}x the baseline "
+        f"(measured {speedup:.1f}x: {'met' if speedup >= GOAL_SPEEDUP else 'not met'}) and <= "
+        f"{GOAL_RSS_GIB} GiB peak RSS (measured {ours.peak_rss_gib:.2f} GiB: "
+        f"{'met' if ours.peak_rss_gib <= GOAL_RSS_GIB else 'not met'})."
+    )
+    real = (
+        f"`kedro run` (all four pipelines, k selection included) on the real UCI file "
+        f"(541,909 rows): {real_run:.1f} s."
+        if real_run
+        else "The real UCI file was not on this machine: no end-to-end run on it."
+    )
+    return "\n".join(
+        [
+            "# Benchmarks",
+            "",
+            "Written by `make bench` (`python -m benchmarks.pipeline`); do not edit by hand.",
+            "",
+            f"Machine: {describe(['polars', 'pandas', 'pyspark', 'narwhals', 'kedro'])}.",
+            "",
+            "The feature step is validate -> clean (with the cleaning report) -> save and",
+            "re-read the clean transactions -> customer aggregation -> RFM features and",
+            "scores, exactly as the pipelines chain it; the baseline does less (no",
+            "validation, no duplicate or non-product rules, no report, no scores). Each",
+            f"cell is the median of {repeat} runs, each in its own process; peak RSS is the",
+            "process's own plus, for Spark, its JVM's. Spark's session start is not timed.",
+            "",
+            *rows,
+            "",
+            verdict,
+            "",
+            real,
+            "",
+            "## Where the time goes",
+            "",
+            "Profiled on the default path at 10M Parquet rows: the cleaning counts take one",
+            "pass over the raw data (reading and parsing, ~1.1 s); saving the clean",
+            "transactions takes a second pass whose cost is mostly `unique()` (the exact-",
+            "duplicate rule over every mapped column, ~1.8 s) and whose collect-then-write",
+            "sets the peak memory; aggregation and scores from the saved Parquet take",
+            "~0.5 s. Already applied: ids keep their integer type instead of becoming text,",
+            "only customer ids get trimmed and lose a `.0`, and the output counts come from",
+            "the saved clean file instead of a third pass (6.1 s -> ~4.5 s). Dropping the",
+            "duplicate rule or counting would make the goals reachable, but both are",
+            "required behaviour; the shortfall is the price of that extra correctness.",
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES)
+    )
+    args = parser.parse_args(argv)
+
+    measurements = []
+    for rows in args.rows:
+        for file_format in ("parquet", "csv"):
+            for engine in args.engines:
+                m = measure(engine, rows, file_format, args.repeat)
+                print(
+                    f"{rows:>11,} {file_format:8} {engine:14} {m.seconds:7.2f} s {m.peak_rss_gib:5.2f} GiB",
+                    flush=True,
+                )
+                measurements.append(m)
+    real_run = kedro_run_on_real_data()
+    text = report(measurements, real_run, args.repeat)
+    REPORT.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
