@@ -6,13 +6,14 @@ SHELL := bash
 # No consent prompt or telemetry may block a non-interactive run.
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
+export NO_MKDOCS_2_WARNING := 1
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: all install data download run serve bench bench-api test lint format clean lock
+.PHONY: all install data download run serve viz viz-build jupyter docs docs-serve docker bench bench-api test lint format clean lock
 
 all: run ## set up, write the default data if absent, run every pipeline
 
@@ -39,6 +40,26 @@ RFM_WORKERS ?= 1
 serve: $(INSTALLED) ## serve the API (RFM_HOST, RFM_PORT, RFM_WORKERS)
 	$(BIN)/uvicorn rfm_segmentation.api.app:app --host $(RFM_HOST) --port $(RFM_PORT) \
 		--workers $(RFM_WORKERS) --no-access-log
+
+VIZ_HOST ?= 127.0.0.1
+VIZ_PORT ?= 4141
+viz: $(INSTALLED) ## kedro-viz lineage on VIZ_HOST:VIZ_PORT (no browser)
+	$(BIN)/kedro viz run --host $(VIZ_HOST) --port $(VIZ_PORT) --no-browser
+
+viz-build: $(INSTALLED) ## static kedro-viz site with dataset previews in build/
+	$(BIN)/kedro viz build --include-previews
+
+jupyter: $(INSTALLED) ## JupyterLab with the Kedro catalog (kedro jupyter lab)
+	$(BIN)/kedro jupyter lab --no-browser
+
+docs: $(INSTALLED) ## build the documentation site (mkdocs --strict) into site/
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(INSTALLED) ## serve the documentation on 127.0.0.1:8001
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
+
+docker: ## build the container image with docker (where a docker engine exists)
+	docker build -t rfm-segmentation .
 
 bench: $(INSTALLED) ## feature step on every engine at 1M and 10M rows -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks.pipeline

@@ -1,0 +1,113 @@
+"""MkDocs hook: pages carry markers that are replaced, at build time, by text
+generated from the code itself, so the docs cannot drift from it.
+
+    <!-- generated:segments -->   the four segments, from rfm_segmentation.segments
+    <!-- generated:lineage -->    a Mermaid diagram of the registered pipelines
+    <!-- generated:catalog -->    the entries of conf/base/catalog.yml
+    <!-- generated:api -->        every endpoint of the app's OpenAPI schema
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    for name, render in GENERATORS.items():
+        marker = f"<!-- generated:{name} -->"
+        if marker in markdown:
+            markdown = markdown.replace(marker, render())
+    return markdown
+
+
+def segments() -> str:
+    from rfm_segmentation.segments import segments_markdown  # noqa: PLC0415
+
+    return segments_markdown()
+
+
+def lineage() -> str:
+    from kedro.framework.project import configure_project, pipelines  # noqa: PLC0415
+
+    configure_project("rfm_segmentation")
+    lines = ["```mermaid", "flowchart LR"]
+    for name in ("data_processing", "feature_engineering", "clustering", "reporting"):
+        lines.append(f"  subgraph {name}")
+        for node in pipelines[name].nodes:
+            lines.append(f"    {node.name}[[{node.name}]]")
+        lines.append("  end")
+    for node in pipelines["__default__"].nodes:
+        for dataset in node.inputs:
+            if not dataset.startswith("params:"):
+                lines.append(f"  {dataset}([{dataset}]) --> {node.name}")
+        lines.extend(
+            f"  {node.name} --> {dataset}([{dataset}])" for dataset in node.outputs
+        )
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def catalog() -> str:
+    entries = yaml.safe_load((ROOT / "conf/base/catalog.yml").read_text())
+    rows = [
+        "| entry | type | where | layer | versioned |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, entry in entries.items():
+        layer = entry.get("metadata", {}).get("kedro-viz", {}).get("layer", "")
+        where = entry.get("filepath", "memory").replace("|", "\\|")
+        versioned = "yes" if entry.get("versioned") else ""
+        rows.append(
+            f"| `{name}` | `{entry['type']}` | `{where}` | {layer} | {versioned} |"
+        )
+    return "\n".join(rows)
+
+
+def api() -> str:
+    from rfm_segmentation.api.app import create_app  # noqa: PLC0415
+
+    schema = create_app().openapi()
+    parts = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            parts.append(
+                f"### `{method.upper()} {path}`\n\n{operation.get('description') or operation.get('summary', '')}\n"
+            )
+            body = (
+                operation.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+            )
+            if body:
+                parts.append(f"Request body: `{_schema_name(body['schema'])}`\n")
+                example = _example(schema, body["schema"])
+                if example:
+                    parts.append(f"```json\n{json.dumps(example, indent=2)}\n```\n")
+            codes = ", ".join(
+                f"`{code}` {response.get('description', '')}"
+                for code, response in operation["responses"].items()
+            )
+            parts.append(f"Responses: {codes}\n")
+    return "\n".join(parts)
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    return schema.get("$ref", "").rsplit("/", 1)[-1] or schema.get("type", "object")
+
+
+def _example(openapi: dict[str, Any], schema: dict[str, Any]) -> Any:
+    name = _schema_name(schema)
+    examples = openapi["components"]["schemas"].get(name, {}).get("examples")
+    return examples[0] if examples else None
+
+
+GENERATORS = {"segments": segments, "lineage": lineage, "catalog": catalog, "api": api}

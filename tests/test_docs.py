@@ -1,0 +1,70 @@
+"""The documentation site builds strictly and shows what the code defines."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rfm_segmentation.api.app import create_app
+from rfm_segmentation.segments import SEGMENTS
+
+from .conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    site = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "mkdocs"),
+            "build",
+            "--strict",
+            "--site-dir",
+            str(site),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "NO_MKDOCS_2_WARNING": "1",
+            "KEDRO_DISABLE_TELEMETRY": "true",
+        },
+    )
+    return site
+
+
+def test_api_page_lists_every_endpoint_of_the_app(site):
+    page = (site / "api" / "index.html").read_text()
+    endpoints = [
+        (method.upper(), path)
+        for path, operations in create_app().openapi()["paths"].items()
+        for method in operations
+    ]
+    assert len(endpoints) == 8
+    for method, path in endpoints:
+        assert f"<code>{method} {path}</code>" in page
+
+
+def test_segments_page_is_rendered_from_the_segments_module(site):
+    page = (site / "segments" / "index.html").read_text()
+    for segment in SEGMENTS:
+        assert segment.name in page
+        assert (
+            segment.strategy.replace("'", "&#39;") in page or segment.strategy in page
+        )
+
+
+def test_pipelines_page_draws_every_registered_node(site):
+    page = (site / "pipelines" / "index.html").read_text()
+    for node in (
+        "validate_transactions",
+        "compute_rfm_features",
+        "train_segmentation_model",
+        "plot_snake_plot",
+    ):
+        assert f"{node}[[{node}]]" in page
