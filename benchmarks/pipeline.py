@@ -204,6 +204,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES)
     )
+    parser.add_argument(
+        "--completes",
+        type=int,
+        default=30_000_000,
+        help="rows the default path must get through once (0: skip)",
+    )
+    parser.add_argument("--output", type=Path, default=REPORT)
+    parser.add_argument(
+        "--real-data",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time `kedro run` on ../shared/data/online_retail.csv.gz if present",
+    )
     args = parser.parse_args(argv)
 
     measurements = []
@@ -217,9 +230,9 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 measurements.append(m)
     large = measure("polars", args.completes, "parquet", 1) if args.completes else None
-    real_run = kedro_run_on_real_data()
+    real_run = kedro_run_on_real_data() if args.real_data else None
     text = report(measurements, large, real_run, args.repeat)
-    REPORT.write_text(text)
+    args.output.write_text(text)
     print(text)
 
 
