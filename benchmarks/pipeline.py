@@ -189,7 +189,7 @@ def report(
             "sets the peak memory; aggregation and scores from the saved Parquet take",
             "~0.5 s. Already applied: ids keep their integer type instead of becoming text,",
             "only customer ids get trimmed and lose a `.0`, and the output counts come from",
-            "the saved clean file instead of a third pass (6.1 s -> ~4.5 s). Dropping the",
+            "the saved clean file instead of a third pass (6.1 s before; the table has the result). Dropping the",
             "duplicate rule or counting would make the goals reachable, but both are",
             "required behaviour; the shortfall is the price of that extra correctness.",
             "",

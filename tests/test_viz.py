@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import socket
 import subprocess
 import sys
 import time
@@ -13,11 +15,21 @@ import httpx
 import pytest
 from kedro.framework.project import configure_project, pipelines
 
-from .api.conftest import free_port
-
 KEDRO = str(Path(sys.executable).parent / "kedro")
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
 PIPELINES = {"data_processing", "feature_engineering", "clustering", "reporting"}
+
+
+def viz_port() -> int:
+    """A free port kedro-viz accepts: it refuses anything above 49151."""
+    for port in random.sample(range(20_000, 49_000), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 49000")
 
 
 def pipeline_datasets() -> set[str]:
@@ -65,8 +77,9 @@ def test_previews_are_exported_for_tables_and_figures(viz_build):
         assert detail.get("preview"), dataset
 
 
-def test_viz_server_lists_the_four_pipelines(trained_project):
-    port = free_port()
+def test_viz_server_lists_the_four_pipelines(trained_project, tmp_path):
+    port = viz_port()
+    log = (tmp_path / "viz.log").open("w")
     server = subprocess.Popen(
         [
             KEDRO,
@@ -80,8 +93,8 @@ def test_viz_server_lists_the_four_pipelines(trained_project):
         ],
         cwd=trained_project,
         env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 90
@@ -92,7 +105,7 @@ def test_viz_server_lists_the_four_pipelines(trained_project):
                     break
             except httpx.TransportError:
                 pass
-            assert server.poll() is None, "kedro viz exited"
+            assert server.poll() is None, (tmp_path / "viz.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "kedro viz did not answer within 90 s"
             time.sleep(0.5)
         assert {p["id"] for p in response.json()["pipelines"]} >= PIPELINES
