@@ -26,7 +26,3 @@ def test_labels_equal_pipeline_predict_on_100000_random_valid_inputs(trained_pro
     )
     expected = model.predict(rfm)
     np.testing.assert_array_equal(segmenter.predict(rfm), expected)
-    one_by_one = [segmenter.predict_one(*row)[0] for row in rfm.tolist()]
-    np.testing.assert_array_equal(one_by_one, expected)
-    outside = [segmenter.predict_one(*row)[1] for row in rfm.tolist()]
-    np.testing.assert_array_equal(outside, segmenter.outside_training_range(rfm))

@@ -9,8 +9,7 @@ from the fitted pipeline once, at load time; a test checks the labels equal
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,18 +26,6 @@ class Segmenter:
     names: tuple[str, ...]  # segment name by cluster label
     low: np.ndarray  # (3,) training minimum per feature
     high: np.ndarray  # (3,) training maximum per feature
-    _scalars: tuple = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # plain floats for one-customer requests: numpy costs more than the maths here
-        scalars = (
-            tuple(self.mean.tolist()),
-            tuple(self.scale.tolist()),
-            tuple(tuple(c) for c in self.centroids.tolist()),
-            tuple(self.low.tolist()),
-            tuple(self.high.tolist()),
-        )
-        object.__setattr__(self, "_scalars", scalars)
 
     @classmethod
     def from_model(cls, model: Pipeline, profile: dict[str, Any]) -> Segmenter:
@@ -66,26 +53,6 @@ class Segmenter:
             axis=2
         )
         return distances.argmin(axis=1)
-
-    def predict_one(
-        self, recency: float, frequency: float, monetary: float
-    ) -> tuple[int, bool]:
-        """(cluster label, outside the training range) for one customer; the same
-        arithmetic as ``predict`` in plain floats."""
-        mean, scale, centroids, low, high = self._scalars
-        values = (recency, frequency, monetary)
-        z = [
-            (math.log1p(v) - m) / s for v, m, s in zip(values, mean, scale, strict=True)
-        ]
-        distances = [
-            (z[0] - c[0]) ** 2 + (z[1] - c[1]) ** 2 + (z[2] - c[2]) ** 2
-            for c in centroids
-        ]
-        label = distances.index(min(distances))
-        outside = any(
-            v < lo or v > hi for v, lo, hi in zip(values, low, high, strict=True)
-        )
-        return label, outside
 
     def outside_training_range(self, rfm: np.ndarray) -> np.ndarray:
         """(n,) True where any feature lies outside what the model was trained on."""
