@@ -39,9 +39,9 @@ COPY --from=build /opt/venv /opt/venv
 COPY pyproject.toml .telemetry ./
 COPY conf ./conf
 # Kedro looks for the source folder; the package itself is installed in the venv
-RUN mkdir -p src data conf/local && chown rfm:rfm data
-COPY --from=train --chown=rfm:rfm /app/data/06_models ./data/06_models
-COPY --from=train --chown=rfm:rfm /app/data/07_model_output ./data/07_model_output
+RUN mkdir -p src data conf/local
+# the releases stay root-owned: the API's user reads them and cannot rewrite a pickle
+COPY --from=train /app/data/06_models ./data/06_models
 USER rfm
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -25,34 +25,24 @@ from kedro.io import AbstractDataset
 from kedro_datasets.pandas import ParquetDataset
 from kedro_datasets.polars import LazyPolarsDataset
 
-from rfm_segmentation.pipelines.data_processing.nodes import (
-    clean_transactions,
-    report_cleaning,
-    validate_transactions,
-)
-from rfm_segmentation.pipelines.feature_engineering.nodes import (
-    aggregate_customer_activity,
-    compute_rfm_features,
-)
+from rfm_segmentation.slices import feature_pipeline, run_slice
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def project_feature_step(raw: Any, clean_dataset: AbstractDataset) -> pd.DataFrame:
-    """The project's nodes, chained as the pipelines chain them, base parameters."""
+    """The project's data_processing and feature_engineering pipelines, base
+    parameters, the clean transactions written to ``clean_dataset``."""
     params = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="base")[
         "parameters"
     ]
-    columns, timestamp_format = params["columns"], params["timestamp_format"]
-    validated = validate_transactions(raw, columns, timestamp_format)
-    clean, counts = clean_transactions(
-        validated, params["cleaning"], columns, timestamp_format
+    outputs = run_slice(
+        feature_pipeline(),
+        {"raw_transactions": raw},
+        params,
+        datasets={"clean_transactions": clean_dataset},
     )
-    clean_dataset.save(clean)
-    clean = clean_dataset.load()
-    report_cleaning(clean, counts)
-    activity = aggregate_customer_activity(clean, None)
-    return compute_rfm_features(activity, None, columns["customer_id"])
+    return outputs["rfm_features"]
 
 
 def seed_style_baseline(path: Path) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from benchmarks.machine import describe
 from rfm_segmentation.synthetic_data import generate_transactions
-from tests.conftest import REAL_DATA, make_project
+from tests.support import REAL_DATA, make_project
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "bench"

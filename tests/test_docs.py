@@ -12,7 +12,7 @@ import pytest
 from rfm_segmentation.api.app import create_app
 from rfm_segmentation.segments import SEGMENTS
 
-from .conftest import REPO
+from .support import REPO
 
 
 @pytest.fixture(scope="module")

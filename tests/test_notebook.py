@@ -7,7 +7,7 @@ import shutil
 import nbformat
 from nbclient import NotebookClient
 
-from .conftest import REPO
+from .support import REPO
 
 NOTEBOOK = REPO / "notebooks" / "1.0-rfm-segment-exploration.ipynb"
 

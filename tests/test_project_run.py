@@ -10,7 +10,7 @@ from kedro.framework.project import configure_project, pipelines
 
 from rfm_segmentation.segments import SEGMENT_NAMES
 
-from .conftest import catalog_of, read_segments, run_kedro
+from .support import RELEASES, newest_release, read_segments, run_kedro
 
 PIPELINES = ["data_processing", "feature_engineering", "clustering", "reporting"]
 
@@ -54,20 +54,22 @@ def test_full_run_segments_each_clean_customer_once_into_four_segments(trained_p
         assert (trained_project / f"data/08_reporting/{figure}.png").stat().st_size > 0
 
 
-def test_model_and_profile_are_saved_as_one_version(trained_project):
-    catalog = catalog_of(trained_project)
-    model = catalog.load("segmentation_model")
-    profile = catalog.load("segment_profiles")
-    model_versions = {
-        p.name
-        for p in (trained_project / "data/06_models/segmentation_model.pkl").iterdir()
+def test_a_run_publishes_one_verified_release_with_the_customer_table(trained_project):
+    releases = trained_project / RELEASES
+    (version,) = [p.name for p in releases.iterdir()]
+    assert {p.name for p in (releases / version).iterdir()} == {
+        "manifest.json",
+        "model.pkl",
+        "profile.json",
+        "customers.parquet",
     }
-    profile_versions = {
-        p.name
-        for p in (trained_project / "data/06_models/segment_profiles.json").iterdir()
-    }
-    assert model_versions == profile_versions
-    assert model.named_steps["kmeans"].n_clusters == profile["n_clusters"] == 4
+    release = newest_release(trained_project)
+    assert release.version == version
+    assert release.model.named_steps["kmeans"].n_clusters == release.profile.n_clusters
+    people = read_segments(trained_project).set_index("CustomerID")
+    pd.testing.assert_frame_equal(
+        release.customers, people.rename_axis("customer_id"), check_dtype=False
+    )
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
@@ -115,6 +117,8 @@ def test_the_excel_workbook_loads_by_changing_the_catalog_only(
         env="uci_xlsx",
         pipeline_names=["data_processing", "feature_engineering"],
     )
-    features = pd.read_csv(project / "data/04_feature/rfm_features.csv", dtype={0: str})
-    assert not features["CustomerID"].str.contains(".", regex=False).any()
+    features = pd.read_csv(
+        project / "data/04_feature/rfm_features.csv", dtype={"customer_id": str}
+    )
+    assert not features["customer_id"].str.contains(".", regex=False).any()
     assert features["frequency"].min() >= 1

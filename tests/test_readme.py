@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rfm_segmentation.segments import segments_markdown
 
-from .conftest import REPO
+from .support import REPO
 
 
 def test_readme_segments_table_is_rendered_from_the_segments_module():

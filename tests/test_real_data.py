@@ -7,7 +7,13 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from .conftest import REAL_DATA, catalog_of, make_project, read_segments, run_kedro
+from .support import (
+    REAL_DATA,
+    make_project,
+    newest_release,
+    read_segments,
+    run_kedro,
+)
 
 pytestmark = [
     pytest.mark.real_data,
@@ -51,14 +57,9 @@ def test_4338_customers_in_segments_ordered_as_their_names_say(uci_project):
 
 
 def test_reference_request_is_a_new_customer(uci_project):
-    catalog = catalog_of(uci_project)
-    model = catalog.load("segmentation_model")
-    names = {
-        s["cluster_label"]: s["segment_name"]
-        for s in catalog.load("segment_profiles")["segments"]
-    }
-    (label,) = model.predict(np.array([[15, 2, 350.75]]))
-    assert names[label] == "New Customers"
+    release = newest_release(uci_project)
+    (label,) = release.model.predict(np.array([[15, 2, 350.75]]))
+    assert release.profile.names[label] == "New Customers"
 
 
 def test_online_retail_ii_names_give_the_same_result_through_parameters(

@@ -9,17 +9,9 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from rfm_segmentation.pipelines.data_processing.nodes import (
-    clean_transactions,
-    report_cleaning,
-    validate_transactions,
-)
-from rfm_segmentation.pipelines.feature_engineering.nodes import (
-    aggregate_customer_activity,
-    compute_rfm_features,
-)
+from rfm_segmentation.slices import feature_pipeline, run_slice
 
-from .conftest import read_segments, run_kedro
+from .support import read_segments, run_kedro
 
 pytestmark = [
     pytest.mark.spark,
@@ -49,16 +41,8 @@ def spark():
 
 
 def features_and_report(raw, params):
-    validated = validate_transactions(
-        raw, params["columns"], params["timestamp_format"]
-    )
-    clean, counts = clean_transactions(
-        validated, params["cleaning"], params["columns"], params["timestamp_format"]
-    )
-    activity = aggregate_customer_activity(clean, None)
-    return compute_rfm_features(activity, None, "CustomerID"), report_cleaning(
-        clean, counts
-    )
+    outputs = run_slice(feature_pipeline(), {"raw_transactions": raw}, params)
+    return outputs["rfm_features"], outputs["cleaning_report"]
 
 
 def test_spark_features_equal_the_default_path(
@@ -74,8 +58,8 @@ def test_spark_features_equal_the_default_path(
 
     assert spark_report == polars_report
     pd.testing.assert_frame_equal(
-        from_spark[["CustomerID", "recency", "frequency"]],
-        from_polars[["CustomerID", "recency", "frequency"]],
+        from_spark[["customer_id", "recency", "frequency"]],
+        from_polars[["customer_id", "recency", "frequency"]],
         check_dtype=False,
     )
     cents = (from_spark["monetary"] * 100).round() - (

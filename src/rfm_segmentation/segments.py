@@ -7,7 +7,9 @@ fitted centroids: each segment is a prototype corner of (recentness, value) spac
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -22,14 +24,12 @@ class Segment:
     strategy: str
     recent: bool
     high_value: bool
+    colour: str  # in every figure; numbered clusters ("Champions 2") get lighter tints
 
     @property
     def prototype(self) -> tuple[float, float]:
         """Position in (recentness, value) space, in standard deviations."""
         return (1.0 if self.recent else -1.0, 1.0 if self.high_value else -1.0)
-
-    def to_dict(self) -> dict[str, str | bool]:
-        return asdict(self)
 
 
 SEGMENTS: tuple[Segment, ...] = (
@@ -42,6 +42,7 @@ SEGMENTS: tuple[Segment, ...] = (
         ),
         recent=True,
         high_value=True,
+        colour="#2a9d8f",
     ),
     Segment(
         name="At-Risk",
@@ -52,6 +53,7 @@ SEGMENTS: tuple[Segment, ...] = (
         ),
         recent=False,
         high_value=True,
+        colour="#e76f51",
     ),
     Segment(
         name="New Customers",
@@ -62,6 +64,7 @@ SEGMENTS: tuple[Segment, ...] = (
         ),
         recent=True,
         high_value=False,
+        colour="#457b9d",
     ),
     Segment(
         name="Lost Customers",
@@ -72,6 +75,7 @@ SEGMENTS: tuple[Segment, ...] = (
         ),
         recent=False,
         high_value=False,
+        colour="#8d99ae",
     ),
 )
 
@@ -79,12 +83,37 @@ SEGMENT_NAMES: tuple[str, ...] = tuple(segment.name for segment in SEGMENTS)
 _BY_NAME = {segment.name: segment for segment in SEGMENTS}
 
 
+_NUMBERED = re.compile(r"(?P<name>.+?)(?: (?P<number>[2-9]|[1-9][0-9]+))?")
+
+
+def _parse(segment_name: str) -> tuple[Segment, int]:
+    """A segment name's segment and number (1 for the plain name)."""
+    match = _NUMBERED.fullmatch(segment_name)
+    if match is None or match["name"] not in _BY_NAME:
+        raise KeyError(f"Unknown segment name {segment_name!r}; known: {SEGMENT_NAMES}")
+    return _BY_NAME[match["name"]], int(match["number"] or 1)
+
+
 def base_segment(segment_name: str) -> Segment:
     """The segment a (possibly numbered, e.g. ``"Champions 2"``) name belongs to."""
-    for name, segment in _BY_NAME.items():
-        if segment_name == name or segment_name.startswith(f"{name} "):
-            return segment
-    raise KeyError(f"Unknown segment name {segment_name!r}; known: {SEGMENT_NAMES}")
+    return _parse(segment_name)[0]
+
+
+def segment_order(segment_names: Iterable[str]) -> list[str]:
+    """Names in the order of SEGMENTS, numbered ones after their segment's plain name."""
+    rank = {segment.name: i for i, segment in enumerate(SEGMENTS)}
+    return sorted(
+        segment_names,
+        key=lambda name: (rank[_parse(name)[0].name], _parse(name)[1]),
+    )
+
+
+def segment_colour(segment_name: str) -> str:
+    """The segment's colour, tinted towards white for each number after the first."""
+    segment, number = _parse(segment_name)
+    tint = min(0.25 * (number - 1), 0.75)
+    channels = (int(segment.colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c + (255 - c) * tint):02x}" for c in channels)
 
 
 def name_clusters(standardized_centroids: np.ndarray) -> list[str]:

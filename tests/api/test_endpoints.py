@@ -5,26 +5,20 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from rfm_segmentation.api.model_store import NO_MODEL_HINT
 from rfm_segmentation.segments import SEGMENT_NAMES, base_segment
 
-from ..conftest import catalog_of, read_segments, run_kedro
+from ..support import RELEASES, newest_release, read_segments, run_kedro
 
 REFERENCE = {"recency": 15, "frequency": 2, "monetary": 350.75}
 
 
 def expected_segment(project, rfm) -> tuple[int, str]:
-    catalog = catalog_of(project)
-    model = catalog.load("segmentation_model")
-    names = {
-        s["cluster_label"]: s["segment_name"]
-        for s in catalog.load("segment_profiles")["segments"]
-    }
-    label = int(model.predict(np.array([rfm]))[0])
-    return label, names[label]
+    release = newest_release(project)
+    label = int(release.model.predict(np.array([rfm]))[0])
+    return label, release.profile.names[label]
 
 
 def test_health_and_ready(client):
@@ -118,6 +112,7 @@ def test_batch_limits_are_validated(client_for, trained_project):
     ]
     schema = client.get("/openapi.json").json()["components"]["schemas"]["BatchRequest"]
     assert schema["properties"]["customers"]["maxItems"] == 3
+    assert schema["properties"]["customers"]["minItems"] == 1
 
 
 def test_segments_describe_every_segment(client):
@@ -143,11 +138,9 @@ def test_customer_lookup_returns_the_latest_row_or_a_clear_404(client, trained_p
 
 def test_model_info(client, trained_project):
     info = client.get("/api/v1/model").json()
-    versions = [
-        p.name
-        for p in (trained_project / "data/06_models/segmentation_model.pkl").iterdir()
-    ]
+    versions = [p.name for p in (trained_project / RELEASES).iterdir()]
     assert info["version"] == max(versions)
+    assert info["skipped_releases"] == []
     assert info["n_clusters"] == 4
     assert info["trained_at"].startswith(info["version"][:10])
     assert info["n_customers_segmented"] == len(read_segments(trained_project))
@@ -223,35 +216,35 @@ def test_reload_serves_a_new_version_and_survives_a_corrupt_one(
         client.post("/api/v1/segment", json=REFERENCE).json()["model_version"] == second
     )
 
-    corrupt = "2999-01-01T00.00.00.000Z"
-    models = project / "data/06_models"
-    for entry, name in (
-        ("segmentation_model.pkl", "segmentation_model.pkl"),
-        ("segment_profiles.json", "segment_profiles.json"),
-    ):
-        (models / entry / corrupt).mkdir()
-        (models / entry / corrupt / name).write_bytes(b"not a pickle")
-    failed = client.post("/api/v1/model/reload")
-    assert failed.status_code == 503
-    assert corrupt in failed.json()["detail"]
-    assert second in failed.json()["detail"]
-    assert (
-        client.post("/api/v1/segment", json=REFERENCE).json()["model_version"] == second
-    )
+    corrupt = project / RELEASES / "2999-01-01T00.00.00.000Z"
+    shutil.copytree(project / RELEASES / second, corrupt)
+    manifest = corrupt / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(second, corrupt.name))
+    (corrupt / "model.pkl").write_bytes(b"not a pickle")
+    reloaded = client.post("/api/v1/model/reload")
+    assert reloaded.status_code == 200
+    assert reloaded.json()["version"] == second
+    assert reloaded.json()["skipped_releases"] == [
+        {
+            "version": corrupt.name,
+            "reason": "model.pkl does not match the sha256 in its manifest "
+            "(torn or replaced)",
+        }
+    ]
     assert client.get("/ready").status_code == 200
 
-    shutil.rmtree(models / "segmentation_model.pkl" / corrupt)
-    shutil.rmtree(models / "segment_profiles.json" / corrupt)
     pinned = client_for(project, model_version=first)
     assert pinned.get("/api/v1/model").json()["version"] == first
+    bad_pin = client_for(project, model_version=corrupt.name)
+    assert bad_pin.get("/ready").status_code == 503
+    assert "RFM_MODEL_VERSION" in bad_pin.get("/ready").json()["detail"]
 
 
-def test_customer_table_follows_the_latest_output(client_for, trained_project):
+def test_customer_table_is_the_releases_own(client_for, trained_project):
     client = client_for(trained_project)
     n = client.get("/api/v1/model").json()["n_customers_segmented"]
-    assert n == len(
-        pd.read_csv(trained_project / "data/07_model_output/customer_segments.csv")
-    )
+    assert n == len(newest_release(trained_project).customers)
+    assert n == len(read_segments(trained_project))
 
 
 def test_openapi_documents_the_key_exactly_when_one_is_set(client_for, trained_project):

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("rfm_segmentation.api.access")
+
+# Printable ASCII without spaces, 1 to 64 characters; anything else is replaced.
+_GOOD_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,64}")
+
+
+def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
+    """The client's X-Request-ID when it is a sane token, else a new one."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            if _GOOD_REQUEST_ID.fullmatch(value):
+                return value.decode("ascii")
+            break
+    return uuid.uuid4().hex
 
 
 class AccessLogMiddleware:
@@ -22,8 +36,7 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        request_id = request_id_of(scope["headers"])
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500

@@ -5,31 +5,35 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
+import orjson
 from fastapi import Depends, FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from kedro.framework.startup import bootstrap_project
 
 from rfm_segmentation import __version__
 
 from .access_log import AccessLogMiddleware
+from .body_limit import BodyLimitMiddleware
 from .dependencies import require_api_key
 from .model_store import ModelNotAvailable, ModelStore
-from .routes import build_api_router, health_router
+from .routes import ErrorResponse, api_router, health_router
 from .settings import ApiSettings
 
 logger = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Segments customers from their Recency, Frequency and Monetary values with the K-Means
-model trained by the Kedro pipelines, loaded through the project's data catalog.
+model trained by the Kedro pipelines. The model, its segment profile and the customer
+table are served from one verified release, read through the project's data catalog.
 
 When `RFM_API_KEY` is set, every `/api/v1` call needs the header `X-API-Key`.
 """
+EXCERPT_CHARS = 80  # how much of a rejected input a 422 answer quotes
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -38,7 +42,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        bootstrap_project(settings.project_path)  # also sets Kedro's logging up
         _plain_logging()
         try:
             await store.reload()
@@ -54,24 +57,53 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.state.store = store
+    app.state.settings, app.state.store = settings, store
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.body_limit)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
     app.add_middleware(AccessLogMiddleware)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _internal_error)
     app.include_router(health_router)
+    # the key's dependency and 401 only when a key is set, so the OpenAPI schema
+    # documents the key exactly then
+    keyed = settings.api_key is not None
     app.include_router(
-        build_api_router(settings.batch_max),
+        api_router,
         prefix="/api/v1",
-        # only with a key set, so the OpenAPI schema documents the key exactly then
-        dependencies=[Depends(require_api_key(settings.api_key))]
-        if settings.api_key
-        else [],
+        dependencies=[Depends(require_api_key)] if keyed else [],
+        responses={
+            401: {"model": ErrorResponse, "description": "Missing or wrong API key"}
+        }
+        if keyed
+        else {},
     )
+    app.openapi = _with_batch_limit(app.openapi, settings.batch_max)
     return app
 
 
+def _with_batch_limit(
+    openapi: Callable[[], dict[str, Any]], batch_max: int
+) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI schema, with the configured batch maximum shown on BatchRequest."""
+
+    def schema() -> dict[str, Any]:
+        document = openapi()
+        customers = document["components"]["schemas"]["BatchRequest"]["properties"]
+        customers["customers"]["maxItems"] = batch_max
+        return document
+
+    return schema
+
+
 def _plain_logging() -> None:
-    """API logs as plain lines on stdout, one per record (Kedro's console wraps them)."""
+    """API logs as plain lines on stdout, one per record."""
     api_logger = logging.getLogger("rfm_segmentation.api")
     if not api_logger.handlers:
         handler = logging.StreamHandler(sys.stdout)
@@ -84,13 +116,33 @@ def _plain_logging() -> None:
 async def _validation_error(
     request: Request, error: RequestValidationError
 ) -> JSONResponse:
-    """FastAPI's 422 body, with NaN/Infinity inputs echoed as text (JSON has no such numbers)."""
-    errors = jsonable_encoder(error.errors(), custom_encoder={float: _finite_or_text})
+    """FastAPI's 422 body, quoting at most a short excerpt of each rejected input."""
+    errors = [
+        {**problem, "input": _excerpt(problem.get("input"))}
+        for problem in error.errors()
+    ]
+    for problem in errors:
+        problem.pop("url", None)
+        if "ctx" in problem:
+            problem["ctx"] = {key: _excerpt(v) for key, v in problem["ctx"].items()}
     return JSONResponse(status_code=422, content={"detail": errors})
 
 
-def _finite_or_text(value: float) -> float | str:
-    return value if math.isfinite(value) else str(value)
+def _excerpt(value: Any) -> Any:
+    """Short numbers, booleans and text as they are; anything else as a JSON excerpt."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    text = value if isinstance(value, str) else _json_text(value)
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "…"
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:
+        return str(value)
 
 
 async def _internal_error(request: Request, error: Exception) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""The served model: loaded through the Kedro catalog, swapped atomically on reload."""
+"""The served release: loaded through the Kedro catalog, swapped atomically on reload."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-import pandas as pd
-from kedro.framework.session import KedroSession
-from kedro.io import DatasetError
-from sklearn.pipeline import Pipeline
+import numpy as np
 
-from .segmenter import Segmenter
+from rfm_segmentation.catalog import load_catalog
+from rfm_segmentation.model import FEATURES, Segmenter
+from rfm_segmentation.release import (
+    InvalidRelease,
+    NoValidRelease,
+    Release,
+    ReleaseFolder,
+    SkippedRelease,
+)
+
 from .settings import ApiSettings
 
 logger = logging.getLogger(__name__)
@@ -21,72 +26,72 @@ logger = logging.getLogger(__name__)
 NO_MODEL_HINT = (
     "No trained model yet: run `make all` (or `kedro run`) first, then reload."
 )
-KEDRO_VERSION_FORMAT = "%Y-%m-%dT%H.%M.%S.%fZ"
 
 
 class ModelNotAvailable(RuntimeError):
-    """No usable model could be loaded; the message says what to do."""
+    """No usable release could be loaded; the message says what to do (no paths)."""
 
 
 @dataclass(frozen=True)
 class ServedModel:
-    """Everything one training run produced that a request may need."""
+    """One verified release and what serving it needs."""
 
-    version: str
-    pipeline: Pipeline
-    profile: dict[str, Any]
+    release: Release
     segmenter: Segmenter
-    customers: pd.DataFrame  # customer_segments indexed by customer id (text)
+    skipped: tuple[SkippedRelease, ...] = ()
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @classmethod
+    def of(cls, release: Release, skipped: list[SkippedRelease]) -> ServedModel:
+        ranges = release.profile.feature_ranges
+        limits = np.array(
+            [[getattr(ranges, f).min, getattr(ranges, f).max] for f in FEATURES]
+        )
+        segmenter = Segmenter.from_model(release.model, limits[:, 0], limits[:, 1])
+        return cls(release, segmenter, tuple(skipped))
+
     @property
-    def trained_at(self) -> datetime | None:
-        """Kedro versions are UTC save timestamps."""
-        try:
-            return datetime.strptime(self.version, KEDRO_VERSION_FORMAT).replace(
-                tzinfo=UTC
-            )
-        except ValueError:
-            return None
+    def version(self) -> str:
+        return self.release.version
 
 
 def load_served_model(settings: ApiSettings) -> ServedModel:
-    """Load model, profile (same version) and customer segments through the catalog.
-
-    The project must have been bootstrapped (``bootstrap_project``) in this process.
-    """
-    with KedroSession.create(
-        project_path=settings.project_path, env=settings.kedro_env
-    ) as session:
-        catalog = session.load_context().catalog
+    """The pinned release, or the newest one that verifies, through the catalog."""
     try:
-        version = (
-            settings.model_version
-            or catalog.get("segmentation_model").resolve_load_version()
-        )
-    except DatasetError as error:
-        raise ModelNotAvailable(NO_MODEL_HINT) from error
-    try:
-        pipeline = catalog.load("segmentation_model", version=version)
-        profile = catalog.load("segment_profiles", version=version)
-        segmenter = Segmenter.from_model(pipeline, profile)
-    except Exception as error:  # unpickling and schema errors of any kind
+        releases: ReleaseFolder = load_catalog(
+            settings.project_path, settings.kedro_env
+        ).load("model_release")
+    except Exception as error:  # configuration problems of any kind
+        logger.exception("Reading the catalog entry model_release failed")
         raise ModelNotAvailable(
-            f"Model version {version} could not be loaded: {error}"
+            "The project's catalog entry `model_release` could not be read; "
+            "the server log says why."
         ) from error
-    customers = (
-        catalog.load("customer_segments")
-        if catalog.exists("customer_segments")
-        else None
-    )
-    if customers is None:
-        customers = pd.DataFrame(columns=["customer_id"])
-    customers = customers.set_index(customers.columns[0])
-    return ServedModel(version, pipeline, profile, segmenter, customers)
+    pinned = settings.model_version
+    if pinned:
+        try:
+            return ServedModel.of(releases.load(pinned), [])
+        except InvalidRelease as error:
+            raise ModelNotAvailable(
+                f"Release {pinned} (pinned by RFM_MODEL_VERSION) cannot be served: "
+                f"{error}. Unset RFM_MODEL_VERSION or pin another release."
+            ) from error
+    try:
+        release, skipped = releases.newest_valid()
+    except NoValidRelease as error:
+        if not error.skipped:
+            raise ModelNotAvailable(NO_MODEL_HINT) from error
+        reasons = "; ".join(f"{s.version}: {s.reason}" for s in error.skipped)
+        raise ModelNotAvailable(
+            f"No release can be served ({reasons}). Run `kedro run` to publish one."
+        ) from error
+    for skip in skipped:
+        logger.warning("Skipped release %s: %s", skip.version, skip.reason)
+    return ServedModel.of(release, skipped)
 
 
 class ModelStore:
-    """Holds the current model. Requests take a reference when they start, so a
+    """Holds the current release. Requests take a reference when they start, so a
     reload never changes the model under a request; a failed reload keeps the old."""
 
     def __init__(self, settings: ApiSettings) -> None:
@@ -105,5 +110,5 @@ class ModelStore:
                 logger.warning("Model load failed: %s", error)
                 raise
             self.current, self.last_error = model, None
-            logger.info("Serving model version %s", model.version)
+            logger.info("Serving release %s", model.version)
             return model

@@ -1,16 +1,23 @@
-"""Endpoints. Health routes are open; /api/v1 routes may need the API key."""
+"""Endpoints. Health routes are open; /api/v1 routes may need the API key.
+
+Every handler answers with ``json_response`` and every error is an HTTPException.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, HTTPException, status
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.responses import Response
 
-from rfm_segmentation.pipelines.clustering.model import FEATURES
 from rfm_segmentation.segments import base_segment
 
-from .dependencies import CurrentModel, Store
+from .dependencies import CurrentModel, Store, batch_within_limit
 from .model_store import ModelNotAvailable, ServedModel
 from .schemas import (
+    BatchRequest,
     BatchResponse,
     CustomerRFM,
     CustomerSegment,
@@ -19,147 +26,165 @@ from .schemas import (
     SegmentResponse,
     SegmentsResponse,
     Status,
-    batch_request_model,
 )
 
-NOT_READY = {503: {"model": ErrorResponse, "description": "No model loaded yet"}}
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+NOT_READY = {503: _error("No model loaded yet; the detail says what to run")}
+BODY_ERRORS = {
+    400: _error("The body could not be read (not UTF-8, or cut off)"),
+    413: _error("The body is larger than RFM_MAX_BODY_BYTES"),
+}
 
 health_router = APIRouter(tags=["health"])
+api_router = APIRouter(tags=["segments"], responses=NOT_READY)
 
 
 @health_router.get("/health", response_model=Status)
-async def health() -> Status:
+async def health() -> Response:
     """The process is alive."""
-    return Status(status="ok")
+    return json_response({"status": "ok", "model_version": None})
 
 
 @health_router.get("/ready", response_model=Status, responses=NOT_READY)
-async def ready(store: Store) -> Status | JSONResponse:
-    """A model is loaded and requests can be answered."""
+async def ready(store: Store) -> Response:
+    """A release is loaded and requests can be answered."""
     if store.current is None:
-        return JSONResponse(status_code=503, content={"detail": store.last_error})
-    return Status(status="ready", model_version=store.current.version)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, store.last_error)
+    return json_response({"status": "ready", "model_version": store.current.version})
 
 
-def build_api_router(batch_max: int) -> APIRouter:
-    router = APIRouter(tags=["segments"], responses=NOT_READY)
-    batch_request = batch_request_model(batch_max)
-
-    @router.post("/segment", response_model=SegmentResponse)
-    async def segment(customer: CustomerRFM, model: CurrentModel) -> Response:
-        """The segment of one customer's recency, frequency and monetary value."""
-        rfm = np.array([[customer.recency, customer.frequency, customer.monetary]])
-        label = int(model.segmenter.predict(rfm)[0])
-        name = model.segmenter.names[label]
-        return json_response(
-            {
-                "segment_name": name,
-                "cluster_label": label,
-                "outside_training_range": bool(
-                    model.segmenter.outside_training_range(rfm)[0]
-                ),
-                "strategy": base_segment(name).strategy,
-                "model_version": model.version,
-            }
-        )
-
-    @router.post(
-        "/segment/batch",
-        response_model=BatchResponse,
-        description=f"Segments of up to {batch_max} customers (RFM_BATCH_MAX), answered "
-        "in request order.",
+@api_router.post("/segment", response_model=SegmentResponse, responses=BODY_ERRORS)
+async def segment(customer: CustomerRFM, model: CurrentModel) -> Response:
+    """The segment of one customer's recency, frequency and monetary value."""
+    rfm = np.array([[customer.recency, customer.frequency, customer.monetary]])
+    label = int(model.segmenter.predict(rfm)[0])
+    name = model.release.profile.names[label]
+    return json_response(
+        {
+            "segment_name": name,
+            "cluster_label": label,
+            "outside_training_range": bool(
+                model.segmenter.outside_training_range(rfm)[0]
+            ),
+            "strategy": base_segment(name).strategy,
+            "model_version": model.version,
+        }
     )
-    async def segment_batch(
-        body: batch_request,
-        model: CurrentModel,  # type: ignore[valid-type]
-    ) -> Response:
-        customers = body.customers
-        rfm = np.array(
-            [[c.recency, c.frequency, c.monetary] for c in customers], dtype=float
-        )
-        labels = model.segmenter.predict(rfm).tolist()
-        outside = model.segmenter.outside_training_range(rfm).tolist()
-        names = model.segmenter.names
-        return json_response(
-            {
-                "model_version": model.version,
-                "results": [
-                    {
-                        "customer_id": c.customer_id,
-                        "segment_name": names[label],
-                        "cluster_label": label,
-                        "outside_training_range": out,
-                    }
-                    for c, label, out in zip(customers, labels, outside, strict=True)
-                ],
-            }
-        )
 
-    @router.get("/segments", response_model=SegmentsResponse)
-    async def segments(model: CurrentModel) -> dict:
-        """Every segment: description, strategy, centroid, size and share at training."""
-        return {"model_version": model.version, "segments": model.profile["segments"]}
 
-    @router.get(
-        "/customers/{customer_id}",
-        response_model=CustomerSegment,
-        responses={404: {"model": ErrorResponse, "description": "Unknown customer"}},
+@api_router.post(
+    "/segment/batch",
+    response_model=BatchResponse,
+    responses=BODY_ERRORS,
+    dependencies=[Depends(batch_within_limit)],
+)
+async def segment_batch(body: BatchRequest, model: CurrentModel) -> Response:
+    """Segments of up to RFM_BATCH_MAX customers (10,000 by default), answered in
+    request order. A longer batch is refused before any item is validated."""
+    customers = body.customers
+    rfm = np.array(
+        [[c.recency, c.frequency, c.monetary] for c in customers], dtype=float
     )
-    async def customer(customer_id: str, model: CurrentModel) -> dict:
-        """A customer's row of the latest customer_segments output."""
-        if customer_id not in model.customers.index:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND,
-                detail=f"Customer {customer_id!r} is not in customer_segments "
-                f"({len(model.customers)} customers, model version {model.version}).",
-            )
-        row = model.customers.loc[customer_id]
-        return {"customer_id": customer_id, **row.to_dict()}
-
-    @router.get("/model", response_model=ModelInfo)
-    async def model_info(model: CurrentModel) -> dict:
-        """Version, training time, k, silhouette, training ranges and row counts."""
-        return describe(model)
-
-    @router.post(
-        "/model/reload",
-        response_model=ModelInfo,
-        responses={503: {"model": ErrorResponse, "description": "Reload failed"}},
+    labels = model.segmenter.predict(rfm).tolist()
+    outside = model.segmenter.outside_training_range(rfm).tolist()
+    names = model.release.profile.names
+    return json_response(
+        {
+            "model_version": model.version,
+            "results": [
+                {
+                    "customer_id": c.customer_id,
+                    "segment_name": names[label],
+                    "cluster_label": label,
+                    "outside_training_range": out,
+                }
+                for c, label, out in zip(customers, labels, outside, strict=True)
+            ],
+        }
     )
-    async def reload(store: Store) -> dict | JSONResponse:
-        """Load the newest model version (or the pinned one) without a restart.
 
-        Requests already running finish with the model they started with; if loading
-        fails, the current model keeps serving and the error is returned.
-        """
-        serving = store.current.version if store.current else None
-        try:
-            return describe(await store.reload())
-        except ModelNotAvailable as error:
-            return JSONResponse(
-                status_code=503,
-                content={"detail": f"Reload failed: {error} Still serving: {serving}."},
-            )
 
-    return router
+@api_router.get("/segments", response_model=SegmentsResponse)
+async def segments(model: CurrentModel) -> Response:
+    """Every segment: description, strategy, centroid, size and share at training."""
+    profile = model.release.profile.model_dump(mode="json")
+    return json_response(
+        {"model_version": model.version, "segments": profile["segments"]}
+    )
+
+
+@api_router.get(
+    "/customers/{customer_id}",
+    response_model=CustomerSegment,
+    responses={404: _error("Unknown customer")},
+)
+async def customer(customer_id: str, model: CurrentModel) -> Response:
+    """A customer's row of the customer table published with the served model."""
+    customers = model.release.customers
+    if customer_id not in customers.index:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"Customer {customer_id[:128]!r} is not in the customer table of "
+            f"release {model.version} ({len(customers)} customers).",
+        )
+    (row,) = customers.loc[[customer_id]].to_dict("records")
+    return json_response({"customer_id": customer_id, **row})
+
+
+@api_router.get("/model", response_model=ModelInfo)
+async def model_info(model: CurrentModel) -> Response:
+    """Release version and time, k, silhouette, training ranges, row counts, and the
+    newer releases that were skipped because they did not verify."""
+    return json_response(describe(model))
+
+
+@api_router.post(
+    "/model/reload",
+    response_model=ModelInfo,
+    responses={503: _error("Reload failed; the current model keeps serving")},
+)
+async def reload(store: Store) -> Response:
+    """Load the newest valid release (or the pinned one) without a restart.
+
+    Requests already running finish with the model they started with; if loading
+    fails, the current model keeps serving and the error is returned.
+    """
+    serving = store.current.version if store.current else None
+    try:
+        return json_response(describe(await store.reload()))
+    except ModelNotAvailable as error:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"Reload failed: {error} Still serving: {serving}.",
+        ) from error
 
 
 def json_response(payload: dict) -> Response:
     """JSON built by the handler itself, skipping FastAPI's re-validation of the
     response; ``response_model`` still documents it, and the schemathesis test
     checks every response against that documentation."""
-    return Response(orjson.dumps(payload), media_type="application/json")
+    return Response(
+        orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY),
+        media_type="application/json",
+    )
 
 
-def describe(model: ServedModel) -> dict:
-    profile = model.profile
+def describe(model: ServedModel) -> dict[str, Any]:
+    profile = model.release.profile
     return {
         "version": model.version,
-        "trained_at": model.trained_at,
+        "trained_at": model.release.created_at,
         "loaded_at": model.loaded_at,
-        "n_clusters": profile["n_clusters"],
-        "silhouette": profile["silhouette"],
-        "feature_ranges": {f: profile["feature_ranges"][f] for f in FEATURES},
-        "n_customers_trained": profile["n_customers"],
-        "n_customers_segmented": len(model.customers),
+        "n_clusters": profile.n_clusters,
+        "silhouette": profile.silhouette,
+        "feature_ranges": profile.feature_ranges.model_dump(),
+        "n_customers_trained": profile.n_customers,
+        "n_customers_segmented": len(model.release.customers),
+        "skipped_releases": [
+            {"version": s.version, "reason": s.reason} for s in model.skipped
+        ],
     }

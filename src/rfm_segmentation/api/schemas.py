@@ -1,4 +1,5 @@
-"""Request and response bodies. Validation lives here, not in the handlers."""
+"""Request and response bodies. Validation lives here, not in the handlers; the
+segment profile's own types (rfm_segmentation.profile) describe segments."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from rfm_segmentation.profile import FeatureRanges, SegmentInfo
 
 REFERENCE_REQUEST = {"recency": 15, "frequency": 2, "monetary": 350.75}
 
@@ -89,40 +92,17 @@ class BatchResponse(BaseModel):
     )
 
 
-def batch_request_model(max_customers: int) -> type[BaseModel]:
-    """The batch body, bounded by the configured maximum (shown in the OpenAPI schema)."""
+class BatchRequest(BaseModel):
+    """Up to RFM_BATCH_MAX customers; the length is checked before any item is."""
 
-    class BatchRequest(BaseModel):
-        model_config = ConfigDict(
-            extra="forbid",
-            json_schema_extra={
-                "examples": [
-                    {"customers": [{"customer_id": "17850", **REFERENCE_REQUEST}]}
-                ]
-            },
-        )
-
-        customers: list[BatchCustomer] = Field(min_length=1, max_length=max_customers)
-
-    return BatchRequest
-
-
-class RFMValues(BaseModel):
-    recency: float
-    frequency: float
-    monetary: float
-
-
-class SegmentInfo(BaseModel):
-    cluster_label: int
-    segment_name: str
-    description: str
-    strategy: str
-    centroid: RFMValues = Field(
-        description="Cluster centre in days, purchases and money"
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"customers": [{"customer_id": "17850", **REFERENCE_REQUEST}]}]
+        },
     )
-    size: int = Field(description="Customers in this segment at training time")
-    share: float
+
+    customers: list[BatchCustomer] = Field(min_length=1)
 
 
 class SegmentsResponse(BaseModel):
@@ -143,20 +123,23 @@ class CustomerSegment(BaseModel):
     segment_name: str
 
 
-class FeatureRange(BaseModel):
-    min: float
-    max: float
+class SkippedReleaseInfo(BaseModel):
+    version: str
+    reason: str
 
 
 class ModelInfo(BaseModel):
     version: str
-    trained_at: datetime | None
+    trained_at: datetime = Field(description="When the release was published")
     loaded_at: datetime
     n_clusters: int
     silhouette: float
-    feature_ranges: dict[str, FeatureRange]
+    feature_ranges: FeatureRanges
     n_customers_trained: int
     n_customers_segmented: int
+    skipped_releases: list[SkippedReleaseInfo] = Field(
+        description="Newer releases passed over at load time, and why"
+    )
 
 
 class Status(BaseModel):

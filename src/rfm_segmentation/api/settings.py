@@ -1,41 +1,70 @@
-"""API configuration, read once from environment variables."""
+"""API configuration from ``RFM_*`` environment variables, validated at startup."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 import rfm_segmentation
 
 # src/rfm_segmentation/__init__.py -> the project root two levels above src/
 PACKAGE_PROJECT_PATH = Path(rfm_segmentation.__file__).resolve().parents[2]
+BYTES_PER_BATCH_ITEM = 256  # a batch item with a 128-character id, with room
+BODY_HEADROOM = 64 * 1024
 
 
-@dataclass(frozen=True)
-class ApiSettings:
-    """What the service reads from its environment.
+class ApiSettings(BaseSettings):
+    """What the service reads from its environment (README, "Real-time API")."""
 
-    RFM_PROJECT_PATH  Kedro project root (default: found from the package)
-    KEDRO_ENV         Kedro environment whose catalog is used (default: Kedro's own)
-    RFM_MODEL_VERSION pin a model version, e.g. 2026-11-24T09.03.44.123Z (default: newest)
-    RFM_API_KEY       when set, /api/v1/* requires header X-API-Key
-    RFM_BATCH_MAX     most customers in one batch request (default 10000)
-    """
+    model_config = SettingsConfigDict(
+        env_prefix="RFM_", env_ignore_empty=True, frozen=True, extra="ignore"
+    )
 
     project_path: Path = PACKAGE_PROJECT_PATH
-    kedro_env: str | None = None
-    model_version: str | None = None
-    api_key: str | None = None
-    batch_max: int = 10_000
+    kedro_env: str | None = Field(
+        default=None, validation_alias=AliasChoices("RFM_KEDRO_ENV", "KEDRO_ENV")
+    )
+    model_version: str | None = Field(
+        default=None, pattern=r"^\d{4}-\d\d-\d\dT\d\d\.\d\d\.\d\d\.\d{3}Z$"
+    )
+    api_key: SecretStr | None = None
+    batch_max: int = Field(default=10_000, ge=1, le=1_000_000)
+    max_body_bytes: int | None = Field(default=None, ge=1024)
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: str | list[str]) -> list[str]:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def body_limit(self) -> int:
+        """Largest request body: RFM_MAX_BODY_BYTES, or a full batch with room."""
+        return self.max_body_bytes or (
+            self.batch_max * BYTES_PER_BATCH_ITEM + BODY_HEADROOM
+        )
 
     @classmethod
     def from_env(cls) -> ApiSettings:
-        env = os.environ
-        return cls(
-            project_path=Path(env.get("RFM_PROJECT_PATH") or PACKAGE_PROJECT_PATH),
-            kedro_env=env.get("KEDRO_ENV") or None,
-            model_version=env.get("RFM_MODEL_VERSION") or None,
-            api_key=env.get("RFM_API_KEY") or None,
-            batch_max=int(env.get("RFM_BATCH_MAX") or 10_000),
-        )
+        """Settings from the environment; a bad value exits with one line naming it."""
+        try:
+            return cls()
+        except ValidationError as error:
+            raise SystemExit(
+                f"rfm-segmentation API: {describe_errors(error)}"
+            ) from None
+
+
+def describe_errors(error: ValidationError) -> str:
+    """``RFM_BATCH_MAX='abc': Input should be a valid integer`` for each bad value."""
+    problems = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]) if problem["loc"] else "?"
+        variable = name if name.isupper() else f"RFM_{name.upper()}"
+        problems.append(f"{variable}={problem['input']!r}: {problem['msg']}")
+    return "; ".join(problems)

@@ -7,12 +7,9 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from rfm_segmentation.pipelines.data_processing.nodes import (
-    clean_transactions,
-    report_cleaning,
-    validate_transactions,
-)
+from rfm_segmentation.pipelines.data_processing.nodes import validate_transactions
 from rfm_segmentation.pipelines.data_processing.schema import TransactionSchemaError
+from rfm_segmentation.slices import pipeline_of, run_slice
 
 ENGINES = {
     "polars": lambda frame: frame.lazy(),
@@ -40,18 +37,13 @@ def uci_rows(*rows: tuple) -> pl.DataFrame:
 def process(
     raw: Any, params: dict[str, Any], **overrides: Any
 ) -> tuple[pd.DataFrame, dict]:
-    settings = {key: params[key] for key in ("columns", "timestamp_format", "cleaning")}
-    settings.update(overrides)
-    validated = validate_transactions(
-        raw, settings["columns"], settings["timestamp_format"]
+    """The data_processing pipeline on ``raw``: clean rows and the cleaning report."""
+    outputs = run_slice(
+        pipeline_of("data_processing"),
+        {"raw_transactions": raw},
+        {**params, **overrides},
     )
-    clean, counts = clean_transactions(
-        validated,
-        settings["cleaning"],
-        settings["columns"],
-        settings["timestamp_format"],
-    )
-    return _to_pandas(clean), report_cleaning(clean, counts)
+    return _to_pandas(outputs["clean_transactions"]), outputs["cleaning_report"]
 
 
 def _to_pandas(frame: Any) -> pd.DataFrame:

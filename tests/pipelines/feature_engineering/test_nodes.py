@@ -3,15 +3,8 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 
-from rfm_segmentation.pipelines.data_processing.nodes import (
-    clean_transactions,
-    validate_transactions,
-)
-from rfm_segmentation.pipelines.feature_engineering.nodes import (
-    aggregate_customer_activity,
-    compute_rfm_features,
-    quintile_score,
-)
+from rfm_segmentation.pipelines.feature_engineering.nodes import quintile_score
+from rfm_segmentation.slices import feature_pipeline, pipeline_of, run_slice
 
 
 def clean_frame(rows: list[tuple[str, str, str, float]]) -> pl.LazyFrame:
@@ -28,10 +21,13 @@ def clean_frame(rows: list[tuple[str, str, str, float]]) -> pl.LazyFrame:
 
 
 def rfm(clean, snapshot_date=None) -> pd.DataFrame:
-    activity = aggregate_customer_activity(clean, snapshot_date)
-    return compute_rfm_features(activity, snapshot_date, "CustomerID").set_index(
-        "CustomerID"
+    """The feature_engineering pipeline on clean transactions, indexed by customer."""
+    outputs = run_slice(
+        pipeline_of("feature_engineering"),
+        {"clean_transactions": clean},
+        {"rfm": {"snapshot_date": snapshot_date}},
     )
+    return outputs["rfm_features"].set_index("customer_id")
 
 
 ROWS = [
@@ -86,14 +82,8 @@ def test_rfm_score_concatenates_the_three_scores():
 
 def test_pandas_and_polars_give_equal_features(small_transactions, params):
     def features(raw):
-        validated = validate_transactions(
-            raw, params["columns"], params["timestamp_format"]
-        )
-        clean, _ = clean_transactions(
-            validated, params["cleaning"], params["columns"], params["timestamp_format"]
-        )
-        activity = aggregate_customer_activity(clean, None)
-        return compute_rfm_features(activity, None, "CustomerID")
+        inputs = {"raw_transactions": raw}
+        return run_slice(feature_pipeline(), inputs, params)["rfm_features"]
 
     text = small_transactions.cast(pl.String)
     from_polars = features(text.lazy())

@@ -17,7 +17,7 @@ from rfm_segmentation.segments import SEGMENT_NAMES
 def customer_segments() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "CustomerID": list("abcdefgh"),
+            "customer_id": list("abcdefgh"),
             "recency": [1, 3, 200, 250, 5, 8, 300, 320],
             "frequency": [20, 15, 6, 5, 1, 2, 1, 1],
             "monetary": [5000.0, 3000.0, 1500.0, 1000.0, 50.0, 80.0, 20.0, 30.0],

@@ -8,19 +8,20 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from rfm_segmentation.segments import base_segment, name_clusters
-
-from .model import (
+from rfm_segmentation.model import (
     FEATURES,
     centroids_in_original_units,
     make_segmentation_pipeline,
     sampled_silhouette,
 )
+from rfm_segmentation.profile import SegmentProfile
+from rfm_segmentation.release import ReleaseContent
+from rfm_segmentation.segments import base_segment, name_clusters
 
 
-def build_model_input(rfm_features: pd.DataFrame, customer_column: str) -> pd.DataFrame:
+def build_model_input(rfm_features: pd.DataFrame) -> pd.DataFrame:
     """Customer id and the three model features, checked to be finite and in range."""
-    table = rfm_features[[customer_column, *FEATURES]]
+    table = rfm_features[["customer_id", *FEATURES]]
     values = table[FEATURES].to_numpy(dtype=float)
     problems = {
         "recency < 0 or not finite": ~np.isfinite(values[:, 0]) | (values[:, 0] < 0),
@@ -49,7 +50,7 @@ def train_segmentation_model(
 
 def profile_segments(
     segmentation_model: Pipeline, model_input: pd.DataFrame, clustering: dict[str, Any]
-) -> dict[str, Any]:
+) -> SegmentProfile:
     """What the fitted model means: a named segment per cluster with its centroid in
     original units, size and strategy, plus the model's quality and training ranges."""
     features = model_input[FEATURES].to_numpy(dtype=float)
@@ -64,44 +65,55 @@ def profile_segments(
         clustering["silhouette_sample_size"],
         clustering["random_state"],
     )
-    segments = []
-    for label, name in enumerate(names):
-        segment = base_segment(name)
-        segments.append(
+    return SegmentProfile(
+        n_clusters=len(names),
+        n_customers=len(features),
+        silhouette=round(silhouette, 4),
+        feature_ranges={
+            feature: {"min": float(column.min()), "max": float(column.max())}
+            for feature, column in zip(FEATURES, features.T, strict=True)
+        },
+        segments=[
             {
                 "cluster_label": label,
                 "segment_name": name,
-                "description": segment.description,
-                "strategy": segment.strategy,
+                "description": base_segment(name).description,
+                "strategy": base_segment(name).strategy,
                 "centroid": dict(
                     zip(FEATURES, centroids[label].round(2).tolist(), strict=True)
                 ),
                 "size": int(sizes[label]),
                 "share": round(float(sizes[label] / len(labels)), 4),
             }
-        )
-    return {
-        "n_clusters": len(names),
-        "n_customers": len(features),
-        "silhouette": round(float(silhouette), 4),
-        "feature_ranges": {
-            feature: {"min": float(column.min()), "max": float(column.max())}
-            for feature, column in zip(FEATURES, features.T, strict=True)
-        },
-        "segments": segments,
-    }
+            for label, name in enumerate(names)
+        ],
+    )
 
 
 def assign_segments(
     segmentation_model: Pipeline,
-    segment_profiles: dict[str, Any],
+    segment_profile: SegmentProfile,
     rfm_features: pd.DataFrame,
 ) -> pd.DataFrame:
     """Every customer's RFM row with its cluster label and segment name."""
     labels = segmentation_model.predict(rfm_features[FEATURES].to_numpy(dtype=float))
-    names = {
-        s["cluster_label"]: s["segment_name"] for s in segment_profiles["segments"]
-    }
     return rfm_features.assign(
-        cluster_label=labels, segment_name=[names[label] for label in labels]
+        cluster_label=labels,
+        segment_name=np.asarray(segment_profile.names, dtype=object)[labels],
     )
+
+
+def publish_release(
+    segmentation_model: Pipeline,
+    segment_profile: SegmentProfile,
+    customer_segments: pd.DataFrame,
+) -> ReleaseContent:
+    """The model, its profile and the customer table, to be published as one release."""
+    return ReleaseContent(segmentation_model, segment_profile, customer_segments)
+
+
+def export_customer_segments(
+    customer_segments: pd.DataFrame, customer_column: str
+) -> pd.DataFrame:
+    """The customer table for people, its id column named as in the source file."""
+    return customer_segments.rename(columns={"customer_id": customer_column})

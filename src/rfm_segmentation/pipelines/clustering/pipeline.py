@@ -1,11 +1,14 @@
-"""RFM features -> model input -> fitted model and its segment profiles -> segments."""
+"""RFM features -> model input -> fitted model and its segment profile -> customer
+segments -> one release of all three, and the customer table for people."""
 
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     assign_segments,
     build_model_input,
+    export_customer_segments,
     profile_segments,
+    publish_release,
     train_segmentation_model,
 )
 
@@ -15,7 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_model_input,
-                inputs=["rfm_features", "params:columns.customer_id"],
+                inputs="rfm_features",
                 outputs="model_input",
                 name="build_model_input",
             ),
@@ -28,14 +31,26 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 profile_segments,
                 inputs=["segmentation_model", "model_input", "params:clustering"],
-                outputs="segment_profiles",
+                outputs="segment_profile",
                 name="profile_segments",
             ),
             Node(
                 assign_segments,
-                inputs=["segmentation_model", "segment_profiles", "rfm_features"],
+                inputs=["segmentation_model", "segment_profile", "rfm_features"],
                 outputs="customer_segments",
                 name="assign_segments",
+            ),
+            Node(
+                publish_release,
+                inputs=["segmentation_model", "segment_profile", "customer_segments"],
+                outputs="model_release",
+                name="publish_release",
+            ),
+            Node(
+                export_customer_segments,
+                inputs=["customer_segments", "params:columns.customer_id"],
+                outputs="customer_segments_csv",
+                name="export_customer_segments",
             ),
         ]
     )

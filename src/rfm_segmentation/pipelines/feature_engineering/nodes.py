@@ -15,7 +15,6 @@ import pandas as pd
 
 from rfm_segmentation.frames import as_lazy
 
-RFM_COLUMNS = ["recency", "frequency", "monetary"]
 SCORE_BINS = 5
 
 
@@ -46,7 +45,7 @@ def aggregate_customer_activity(
 
 
 def compute_rfm_features(
-    customer_activity: pd.DataFrame, snapshot_date: str | None, customer_column: str
+    customer_activity: pd.DataFrame, snapshot_date: str | None
 ) -> pd.DataFrame:
     """Recency, frequency, monetary and their 1-5 quintile scores per customer.
 
@@ -62,7 +61,7 @@ def compute_rfm_features(
     )
     features = pd.DataFrame(
         {
-            customer_column: customer_activity["customer_id"],
+            "customer_id": customer_activity["customer_id"],
             "recency": (snapshot - last_day).dt.days.astype("int64"),
             "frequency": customer_activity["frequency"].astype("int64"),
             "monetary": customer_activity["monetary"].astype(float).round(2),

@@ -16,11 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 compute_rfm_features,
-                inputs=[
-                    "customer_activity",
-                    "params:rfm.snapshot_date",
-                    "params:columns.customer_id",
-                ],
+                inputs=["customer_activity", "params:rfm.snapshot_date"],
                 outputs="rfm_features",
                 name="compute_rfm_features",
             ),

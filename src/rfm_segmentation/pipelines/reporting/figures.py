@@ -10,16 +10,9 @@ import plotly.graph_objects as go
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
-from rfm_segmentation.pipelines.clustering.model import FEATURES
-from rfm_segmentation.segments import SEGMENT_NAMES
-
-_COLOURS = dict(
-    zip(SEGMENT_NAMES, ["#2a9d8f", "#e76f51", "#457b9d", "#8d99ae"], strict=True)
-)
-
-
-def _colour(name: str) -> str:
-    return _COLOURS.get(name, _COLOURS.get(name.rsplit(" ", 1)[0], "#6c757d"))
+from rfm_segmentation.model import FEATURES
+from rfm_segmentation.segments import segment_colour as _colour
+from rfm_segmentation.segments import segment_order
 
 
 def segment_sizes(segment_summary: pd.DataFrame) -> tuple[go.Figure, Figure]:
@@ -162,7 +155,4 @@ def k_selection_curves(k_selection: pd.DataFrame) -> tuple[go.Figure, Figure]:
 
 
 def _present_segments(customer_segments: pd.DataFrame) -> list[str]:
-    present = set(customer_segments["segment_name"])
-    return [n for n in SEGMENT_NAMES if n in present] + sorted(
-        present - set(SEGMENT_NAMES)
-    )
+    return segment_order(customer_segments["segment_name"].unique())

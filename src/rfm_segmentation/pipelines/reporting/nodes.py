@@ -6,12 +6,12 @@ from typing import Any
 
 import pandas as pd
 
-from rfm_segmentation.pipelines.clustering.model import (
+from rfm_segmentation.model import (
     FEATURES,
     make_segmentation_pipeline,
     sampled_silhouette,
 )
-from rfm_segmentation.segments import SEGMENT_NAMES
+from rfm_segmentation.segments import segment_order
 
 
 def evaluate_k_range(
@@ -56,8 +56,5 @@ def summarise_segments(customer_segments: pd.DataFrame) -> pd.DataFrame:
     summary["revenue_share"] = (
         grouped["monetary"].sum() / customer_segments["monetary"].sum()
     )
-    order = {name: i for i, name in enumerate(SEGMENT_NAMES)}
-    summary = summary.sort_index(
-        key=lambda names: names.map(lambda n: (order.get(n, 99), n))
-    )
+    summary = summary.loc[segment_order(summary.index)]
     return summary.round(4).reset_index()

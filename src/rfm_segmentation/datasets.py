@@ -1,0 +1,53 @@
+"""Project datasets for the catalog: model releases, and CSV files replaced atomically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+from kedro.io import AbstractDataset
+from kedro.io.core import generate_timestamp, get_filepath_str
+from kedro_datasets.pandas import CSVDataset
+
+from .release import ReleaseContent, ReleaseFolder, write_release
+
+
+class ModelReleaseDataset(AbstractDataset[ReleaseContent, ReleaseFolder]):
+    """Saves a run's model, profile and customer table as one release under a new
+    Kedro-style version; loads as a ``ReleaseFolder`` to choose a release from
+    (newest valid, or a pinned version).
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._root = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> ReleaseFolder:
+        return ReleaseFolder(self._root)
+
+    def save(self, data: ReleaseContent) -> None:
+        write_release(self._root, data, generate_timestamp())
+
+    def _exists(self) -> bool:
+        return bool(ReleaseFolder(self._root).versions())
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._root)}
+
+
+class AtomicCSVDataset(CSVDataset):
+    """``pandas.CSVDataset`` whose local file is replaced in one step: written beside
+    it, then renamed over it, so a reader never finds it empty or half written.
+    (Object stores replace whole objects already; other protocols save as usual.)"""
+
+    def save(self, data: pd.DataFrame) -> None:
+        if self._protocol != "file":
+            super().save(data)
+            return
+        target = PurePosixPath(get_filepath_str(self._get_save_path(), self._protocol))
+        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+        data.to_csv(partial, **self._save_args)
+        os.replace(partial, target)
+        self._invalidate_cache()
