@@ -45,15 +45,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(trained_project) -> Iterator[str]:
-    """``uvicorn rfm_segmentation.api.app:app`` as a separate process on 127.0.0.1."""
+def start_uvicorn(project: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    """``uvicorn rfm_segmentation.api.app:app`` as a separate process on 127.0.0.1,
+    ready to answer."""
     port = free_port()
-    env = {
-        **os.environ,
-        "RFM_PROJECT_PATH": str(trained_project),
-        "KEDRO_DISABLE_TELEMETRY": "true",
-    }
     server = subprocess.Popen(
         [
             sys.executable,
@@ -66,26 +61,48 @@ def live_server(trained_project) -> Iterator[str]:
             str(port),
             "--no-access-log",
         ],
-        env=env,
+        env={
+            **os.environ,
+            "RFM_PROJECT_PATH": str(project),
+            "KEDRO_DISABLE_TELEMETRY": "true",
+            **env,
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                raise RuntimeError(f"uvicorn exited: {server.stderr.read()}")
-            time.sleep(0.2)
-        else:
-            raise TimeoutError(f"uvicorn not ready on {url} within 60 s")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return server, url
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None:
+            raise RuntimeError(f"uvicorn exited: {server.stderr.read()}")
+        time.sleep(0.2)
+    server.terminate()
+    raise TimeoutError(f"uvicorn not ready on {url} within 60 s")
+
+
+@pytest.fixture(scope="session")
+def live_servers(trained_project) -> Iterator[Callable[..., str]]:
+    """Real uvicorn processes on the trained project, one per environment asked for."""
+    started: dict[tuple, tuple[subprocess.Popen, str]] = {}
+
+    def server(**env: str) -> str:
+        key = tuple(sorted(env.items()))
+        if key not in started:
+            started[key] = start_uvicorn(trained_project, **env)
+        return started[key][1]
+
+    yield server
+    for process, _ in started.values():
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_servers) -> str:
+    return live_servers()

@@ -4,8 +4,10 @@ generating requests from the app's own OpenAPI schema."""
 from __future__ import annotations
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rfm_segmentation.segments import SEGMENT_NAMES
 
@@ -19,20 +21,51 @@ def test_reference_request_over_http(live_server):
     assert response.json()["segment_name"] in SEGMENT_NAMES
 
 
-def test_api_conforms_to_its_schema(live_server):
-    """Generated requests to every operation: no 5xx, and every response matches the
-    documented schema and status codes. Bounded: 40 cases per operation."""
-    schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
+API_KEY = "schemathesis-key"
+
+
+def exercise(operation, url: str, keyed: bool, findings: dict[str, list]) -> None:
+    """40 generated cases against one operation, findings sorted into kinds."""
+    documented = set(operation.definition.raw["responses"])
+
+    @given(case=operation.as_strategy(), send_key=st.booleans())
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(case, send_key):
+        headers = {"X-API-Key": API_KEY} if keyed and send_key else {}
+        response = case.call(base_url=url, headers=headers)
+        where = f"{case.method} {case.path} -> {response.status_code}"
+        findings["calls"].append(where)
+        if response.status_code >= 500:
+            findings["server_errors"].append(where)
+        if str(response.status_code) not in documented:
+            findings["undocumented"].append(where)
+        try:
+            case.validate_response(response, headers=headers)
+        except Exception as failure:  # schemathesis groups its check failures
+            findings["nonconforming"].append(f"{where}: {failure}"[:300])
+
+    check()
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["open", "with RFM_API_KEY"])
+def test_api_conforms_to_its_schema(live_servers, keyed):
+    """Generated requests to every operation: no server error, no status code the
+    schema does not document, every response as documented. With a key set, cases
+    send it or not at random (401)."""
+    url = live_servers(RFM_API_KEY=API_KEY) if keyed else live_servers()
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 8
-
+    findings = {
+        kind: [] for kind in ("calls", "server_errors", "undocumented", "nonconforming")
+    }
     for operation in operations:
+        exercise(operation, url, keyed, findings)
 
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=40, deadline=None, suppress_health_check=list(HealthCheck)
-        )
-        def check(case):
-            case.call_and_validate(base_url=live_server)
-
-        check()
+    exercised = {call.rsplit(" -> ", 1)[0] for call in findings["calls"]}
+    assert len(exercised) >= len(operations)
+    assert (len(findings["server_errors"]), findings["server_errors"][:3]) == (0, [])
+    assert (len(findings["undocumented"]), findings["undocumented"][:3]) == (0, [])
+    assert (len(findings["nonconforming"]), findings["nonconforming"][:3]) == (0, [])
+    if keyed:
+        assert any(call.endswith("-> 401") for call in findings["calls"])
