@@ -13,7 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: all install data download run serve viz viz-build jupyter docs docs-serve docker bench bench-api test lint format clean lock
+.PHONY: all install data download run serve viz viz-build jupyter docs docs-serve docker bench bench-api test test-fast lint format clean lock
 
 all: run ## set up, write the default data if absent, run every pipeline
 
@@ -77,6 +77,9 @@ format: $(INSTALLED) ## apply ruff's fixes and formatting
 
 test: lint ## lint, then the full test suite
 	$(BIN)/pytest
+
+test-fast: lint ## lint, then the tests not marked slow (servers, Spark, docs, notebook)
+	$(BIN)/pytest -m "not slow"
 
 lock: ## re-resolve constraints.txt from pyproject.toml in a throwaway venv
 	rm -rf .cache/lock && $(PYTHON) -m venv .cache/lock

@@ -78,6 +78,13 @@ def base_parameters() -> dict[str, Any]:
     return loader["parameters"]
 
 
+def source_id() -> str:
+    """The id column of the source file, as the column mapping (conf/base) names it."""
+    return base_parameters()["columns"]["customer_id"]
+
+
 def read_segments(project: Path) -> pd.DataFrame:
     """The people's customer table; its first column is the id, as text."""
-    return pd.read_csv(project / SEGMENTS_CSV, dtype={0: str, "rfm_score": str})
+    return pd.read_csv(
+        project / SEGMENTS_CSV, dtype={0: str, "rfm_score": str}, keep_default_na=False
+    )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.pipeline import main
+
+pytestmark = pytest.mark.slow
 
 
 def test_pipeline_benchmark_measures_engines_side_by_side_and_reports(tmp_path):

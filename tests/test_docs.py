@@ -14,6 +14,8 @@ from rfm_segmentation.segments import SEGMENTS
 
 from .support import REPO
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:

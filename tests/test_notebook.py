@@ -5,9 +5,12 @@ from __future__ import annotations
 import shutil
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from .support import REPO
+
+pytestmark = pytest.mark.slow
 
 NOTEBOOK = REPO / "notebooks" / "1.0-rfm-segment-exploration.ipynb"
 

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from kedro.framework.project import configure_project, pipelines
 
-from rfm_segmentation.segments import SEGMENT_NAMES
+from rfm_segmentation.api.app import create_app
+from rfm_segmentation.api.settings import ApiSettings
+from rfm_segmentation.segments import SEGMENT_NAMES, base_segment, segment_order
 
-from .support import RELEASES, newest_release, read_segments, run_kedro
+from .support import RELEASES, newest_release, read_segments, run_kedro, source_id
+
+SOURCE_ID = source_id()
+
 
 PIPELINES = ["data_processing", "feature_engineering", "clustering", "reporting"]
+FIGURES = [
+    "segment_sizes",
+    "rfm_distributions",
+    "customer_scatter",
+    "snake_plot",
+    "k_selection_curves",
+]
 
 
 def test_registry_has_the_four_pipelines_and_default_runs_all():
@@ -29,7 +43,7 @@ def test_full_run_segments_each_clean_customer_once_into_four_segments(trained_p
         (trained_project / "data/08_reporting/cleaning_report.json").read_text()
     )
     assert list(segments.columns) == [
-        "CustomerID",
+        SOURCE_ID,
         "recency",
         "frequency",
         "monetary",
@@ -40,16 +54,10 @@ def test_full_run_segments_each_clean_customer_once_into_four_segments(trained_p
         "cluster_label",
         "segment_name",
     ]
-    assert segments["CustomerID"].is_unique
+    assert segments[SOURCE_ID].is_unique
     assert len(segments) == report["customers_out"]
     assert set(segments["segment_name"]) == set(SEGMENT_NAMES)
-    for figure in (
-        "segment_sizes",
-        "rfm_distributions",
-        "customer_scatter",
-        "snake_plot",
-        "k_selection_curves",
-    ):
+    for figure in FIGURES:
         assert (trained_project / f"data/08_reporting/{figure}.json").stat().st_size > 0
         assert (trained_project / f"data/08_reporting/{figure}.png").stat().st_size > 0
 
@@ -66,7 +74,7 @@ def test_a_run_publishes_one_verified_release_with_the_customer_table(trained_pr
     release = newest_release(trained_project)
     assert release.version == version
     assert release.model.named_steps["kmeans"].n_clusters == release.profile.n_clusters
-    people = read_segments(trained_project).set_index("CustomerID")
+    people = read_segments(trained_project).set_index(SOURCE_ID)
     pd.testing.assert_frame_equal(
         release.customers, people.rename_axis("customer_id"), check_dtype=False
     )
@@ -82,8 +90,10 @@ def test_each_pipeline_reruns_alone_with_identical_segments(trained_project, pip
 def test_missing_column_fails_the_run_and_writes_nothing_downstream(
     project_factory, small_transactions
 ):
-    project = project_factory(small_transactions.drop("CustomerID"))
-    with pytest.raises(Exception, match=r"'CustomerID' \(role `customer_id`\)"):
+    project = project_factory(small_transactions.drop(SOURCE_ID))
+    with pytest.raises(
+        Exception, match=re.escape(f"'{SOURCE_ID}' (role `customer_id`)")
+    ):
         run_kedro(project)
     written = [
         p
@@ -106,11 +116,11 @@ def test_pandas_environment_gives_the_same_segments(
 def test_the_excel_workbook_loads_by_changing_the_catalog_only(
     project_factory, small_transactions
 ):
-    """conf/uci_xlsx reads the UCI .xlsx (timestamps typed, CustomerID as float)."""
+    """conf/uci_xlsx reads the UCI .xlsx (timestamps typed, customer ids as float)."""
     project = project_factory(small_transactions)
     workbook = small_transactions.head(4000).to_pandas()
     workbook["InvoiceDate"] = pd.to_datetime(workbook["InvoiceDate"])
-    workbook["CustomerID"] = workbook["CustomerID"].astype(float)
+    workbook[SOURCE_ID] = workbook[SOURCE_ID].astype(float)
     workbook.to_excel(project / "data/01_raw/online_retail.xlsx", index=False)
     run_kedro(
         project,
@@ -122,3 +132,26 @@ def test_the_excel_workbook_loads_by_changing_the_catalog_only(
     )
     assert not features["customer_id"].str.contains(".", regex=False).any()
     assert features["frequency"].min() >= 1
+
+
+def test_a_k6_run_draws_every_figure_and_the_api_serves_it(
+    project_factory, small_transactions
+):
+    project = project_factory(small_transactions)
+    run_kedro(project, runtime_params={"clustering": {"n_clusters": 6}})
+    for figure in FIGURES:
+        for suffix in ("json", "png"):
+            assert (project / f"data/08_reporting/{figure}.{suffix}").stat().st_size
+    summary = pd.read_csv(project / "data/08_reporting/segment_summary.csv")
+    assert len(summary) == 6
+    assert list(summary["segment_name"]) == segment_order(summary["segment_name"])
+    with TestClient(create_app(ApiSettings(project_path=project))) as client:
+        segments = client.get("/api/v1/segments").json()["segments"]
+        assert len(segments) == 6
+        assert {base_segment(s["segment_name"]).name for s in segments} <= set(
+            SEGMENT_NAMES
+        )
+        answer = client.post(
+            "/api/v1/segment", json={"recency": 15, "frequency": 2, "monetary": 350}
+        )
+        assert answer.status_code == 200

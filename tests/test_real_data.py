@@ -13,9 +13,14 @@ from .support import (
     newest_release,
     read_segments,
     run_kedro,
+    source_id,
 )
 
+SOURCE_ID = source_id()
+
+
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.real_data,
     pytest.mark.skipif(
         not REAL_DATA.exists(), reason=f"{REAL_DATA} is not on this machine"
@@ -24,7 +29,7 @@ pytestmark = [
 RETAIL_II_NAMES = {
     "InvoiceNo": "Invoice",
     "UnitPrice": "Price",
-    "CustomerID": "Customer ID",
+    SOURCE_ID: "Customer ID",
 }
 
 
@@ -37,7 +42,7 @@ def uci_project(tmp_path_factory):
 
 def test_4338_customers_in_segments_ordered_as_their_names_say(uci_project):
     segments = read_segments(uci_project)
-    assert segments["CustomerID"].nunique() == len(segments) == 4338
+    assert segments[SOURCE_ID].nunique() == len(segments) == 4338
     means = segments.groupby("segment_name")[
         ["recency", "frequency", "monetary"]
     ].mean()
@@ -79,7 +84,7 @@ def test_online_retail_ii_names_give_the_same_result_through_parameters(
         project,
         runtime_params={"raw_transactions_path": str(renamed), "columns": columns},
     )
-    expected = read_segments(uci_project).rename(columns={"CustomerID": "Customer ID"})
+    expected = read_segments(uci_project).rename(columns={SOURCE_ID: "Customer ID"})
     pd.testing.assert_frame_equal(read_segments(project), expected)
 
 
@@ -90,7 +95,7 @@ def test_us_dates_and_float_ids_give_the_same_result(uci_project, project_factor
         pl.col("InvoiceDate")
         .str.to_datetime("%Y-%m-%d %H:%M:%S")
         .dt.strftime("%-m/%-d/%Y %-H:%M"),
-        (pl.col("CustomerID") + ".0"),
+        (pl.col(SOURCE_ID) + ".0"),
     ).write_csv(variant)
     assert "12/1/2010 8:26" in variant.read_text()[:300]
     run_kedro(

@@ -14,6 +14,7 @@ from rfm_segmentation.slices import feature_pipeline, run_slice
 from .support import read_segments, run_kedro
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.spark,
     pytest.mark.skipif(
         shutil.which("java") is None, reason="Spark needs Java; no `java` on PATH"

@@ -15,6 +15,8 @@ import httpx
 import pytest
 from kedro.framework.project import configure_project, pipelines
 
+pytestmark = pytest.mark.slow
+
 KEDRO = str(Path(sys.executable).parent / "kedro")
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
 PIPELINES = {"data_processing", "feature_engineering", "clustering", "reporting"}

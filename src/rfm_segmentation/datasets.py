@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
+import polars as pl
 from kedro.io import AbstractDataset
 from kedro.io.core import generate_timestamp, get_filepath_str
 from kedro_datasets.pandas import CSVDataset
+from kedro_datasets.polars import LazyPolarsDataset
 
 from .release import ReleaseContent, ReleaseFolder, write_release
 
@@ -51,3 +54,19 @@ class AtomicCSVDataset(CSVDataset):
         data.to_csv(partial, **self._save_args)
         os.replace(partial, target)
         self._invalidate_cache()
+
+
+class EncodedCSVDataset(LazyPolarsDataset):
+    """A CSV file as a Polars LazyFrame, in any text encoding. UTF-8 (the default) is
+    scanned lazily; another encoding (``kedro run --params encoding=latin-1``, any
+    Python codec) is decoded while reading, which Polars' lazy scan cannot do."""
+
+    def __init__(self, *, encoding: str = "utf-8", **kwargs: Any) -> None:
+        super().__init__(file_format="csv", **kwargs)
+        self._encoding = codecs.lookup(encoding).name  # LookupError names a bad one
+
+    def load(self) -> pl.LazyFrame:
+        if self._encoding == "utf-8":
+            return super().load()
+        path = get_filepath_str(self._get_load_path(), self._protocol)
+        return pl.read_csv(path, encoding=self._encoding, **self._load_args).lazy()

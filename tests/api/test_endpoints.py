@@ -10,7 +10,10 @@ import pytest
 from rfm_segmentation.api.model_store import NO_MODEL_HINT
 from rfm_segmentation.segments import SEGMENT_NAMES, base_segment
 
-from ..support import RELEASES, newest_release, read_segments, run_kedro
+from ..support import RELEASES, newest_release, read_segments, run_kedro, source_id
+
+SOURCE_ID = source_id()
+
 
 REFERENCE = {"recency": 15, "frequency": 2, "monetary": 350.75}
 
@@ -127,8 +130,8 @@ def test_segments_describe_every_segment(client):
 
 def test_customer_lookup_returns_the_latest_row_or_a_clear_404(client, trained_project):
     row = read_segments(trained_project).iloc[5]
-    body = client.get(f"/api/v1/customers/{row['CustomerID']}").json()
-    assert body["customer_id"] == row["CustomerID"]
+    body = client.get(f"/api/v1/customers/{row[SOURCE_ID]}").json()
+    assert body["customer_id"] == row[SOURCE_ID]
     assert body["segment_name"] == row["segment_name"]
     assert body["rfm_score"] == str(row["rfm_score"])
     missing = client.get("/api/v1/customers/no-such-customer")

@@ -48,6 +48,7 @@ def _connect(live_server: str) -> socket.socket:
 HEADERS = b"POST /api/v1/segment/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 
 
+@pytest.mark.slow
 def test_a_declared_20_mb_body_is_refused_before_it_is_sent(live_server):
     """The server answers 413 after the headers: only 1 KiB of the declared 20 MB is
     ever sent, so the body was never waited for nor read."""
@@ -58,6 +59,7 @@ def test_a_declared_20_mb_body_is_refused_before_it_is_sent(live_server):
     assert b"RFM_MAX_BODY_BYTES" in answer
 
 
+@pytest.mark.slow
 def test_a_chunked_20_mb_body_is_refused_once_past_the_limit(live_server):
     """Without a declared length the server reads up to the limit and no further:
     the client cannot push the 20 MB through."""

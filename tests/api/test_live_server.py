@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from rfm_segmentation.segments import SEGMENT_NAMES
 
+pytestmark = pytest.mark.slow
+
 
 def test_reference_request_over_http(live_server):
     response = httpx.post(

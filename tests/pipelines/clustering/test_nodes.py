@@ -10,6 +10,10 @@ from rfm_segmentation.profile import SegmentProfile
 from rfm_segmentation.segments import SEGMENT_NAMES
 from rfm_segmentation.slices import pipeline_of, run_slice
 
+from ...support import source_id
+
+SOURCE_ID = source_id()
+
 
 @pytest.fixture(scope="module")
 def rfm_features() -> pd.DataFrame:
@@ -70,7 +74,7 @@ def test_the_release_holds_the_model_profile_and_table_of_one_run(outputs):
 
 def test_the_export_names_the_id_column_as_the_source_file_does(outputs, params):
     exported = outputs["customer_segments_csv"]
-    assert exported.columns[0] == params["columns"]["customer_id"] == "CustomerID"
+    assert exported.columns[0] == params["columns"]["customer_id"] == SOURCE_ID
     assert (
         exported.columns[1:].tolist()
         == outputs["customer_segments"].columns[1:].tolist()

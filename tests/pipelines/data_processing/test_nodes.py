@@ -11,6 +11,11 @@ from rfm_segmentation.pipelines.data_processing.nodes import validate_transactio
 from rfm_segmentation.pipelines.data_processing.schema import TransactionSchemaError
 from rfm_segmentation.slices import pipeline_of, run_slice
 
+from ...support import source_id
+
+SOURCE_ID = source_id()
+
+
 ENGINES = {
     "polars": lambda frame: frame.lazy(),
     "pandas": lambda frame: frame.to_pandas(),
@@ -25,7 +30,7 @@ def uci_rows(*rows: tuple) -> pl.DataFrame:
         "Quantity",
         "InvoiceDate",
         "UnitPrice",
-        "CustomerID",
+        SOURCE_ID,
     ]
     return pl.DataFrame(
         [tuple(None if v is None else str(v) for v in row) for row in rows],

@@ -31,10 +31,6 @@ def build_model_input(rfm_features: pd.DataFrame) -> pd.DataFrame:
     found = {rule: int(bad.sum()) for rule, bad in problems.items() if bad.any()}
     if found:
         raise ValueError(f"rfm_features has rows the model cannot use: {found}")
-    if len(table) < 2:
-        raise ValueError(
-            f"rfm_features has {len(table)} customer(s); at least 2 are needed"
-        )
     return table.reset_index(drop=True)
 
 
@@ -42,10 +38,32 @@ def train_segmentation_model(
     model_input: pd.DataFrame, clustering: dict[str, Any]
 ) -> Pipeline:
     """Fit the log1p -> scale -> K-Means pipeline on the RFM features."""
+    values = model_input[FEATURES].to_numpy(dtype=float)
+    require_enough_customers(values, clustering["n_clusters"])
     model = make_segmentation_pipeline(
         clustering["n_clusters"], clustering["random_state"], clustering["n_init"]
     )
-    return model.fit(model_input[FEATURES].to_numpy(dtype=float))
+    return model.fit(values)
+
+
+def require_enough_customers(values: np.ndarray, n_clusters: int) -> None:
+    """One sentence, with the fix, when k segments cannot be told apart."""
+    distinct = np.unique(values, axis=0)
+    if len(distinct) == 1:
+        recency, frequency, monetary = distinct[0]
+        raise ValueError(
+            f"All {len(values):,} customer(s) have the same recency ({recency:g}), "
+            f"frequency ({frequency:g}) and monetary ({monetary:g}): there is nothing "
+            "to segment. Check data/08_reporting/cleaning_report.json, the column "
+            "mapping and `rfm.snapshot_date`."
+        )
+    if len(distinct) < n_clusters:
+        raise ValueError(
+            f"{len(values):,} customer(s) with {len(distinct)} distinct (recency, "
+            f"frequency, monetary) values cannot form clustering.n_clusters = "
+            f"{n_clusters} segments: lower it (kedro run --params "
+            f"clustering.n_clusters={len(distinct)}) or use a longer history."
+        )
 
 
 def profile_segments(

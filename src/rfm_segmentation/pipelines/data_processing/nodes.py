@@ -10,7 +10,15 @@ import narwhals as nw
 
 from rfm_segmentation.frames import as_lazy
 
-from .schema import ColumnRoles, raise_unparseable, require_columns, typed_columns
+from .schema import (
+    PARAMETERS_FILE,
+    ColumnRoles,
+    TransactionSchemaError,
+    raise_unparseable,
+    require_columns,
+    typed_columns,
+    unreadable,
+)
 
 
 def validate_transactions(
@@ -24,7 +32,10 @@ def validate_transactions(
     """
     roles = ColumnRoles.from_params(columns)
     frame = as_lazy(raw_transactions)
-    schema = frame.collect_schema()
+    try:
+        schema = frame.collect_schema()
+    except Exception as error:  # an empty or unreadable file, by engine
+        raise TransactionSchemaError(unreadable(error)) from error
     require_columns(schema.names(), roles, "raw_transactions")
     parsed = typed_columns(schema, roles, timestamp_format)
     try:
@@ -70,6 +81,7 @@ def clean_transactions(
         roles = ColumnRoles.from_params(columns)
         parsed = {role: nw.col(role) for role in roles.mapped()}
         raise_unparseable(frame, parsed, roles, timestamp_format, error)
+    _require_purchases(counts)
     return frame.filter(kept).unique().to_native(), counts
 
 
@@ -91,6 +103,26 @@ def report_cleaning(
         "rows_dropped": {**counts, "exact_duplicate": rows_kept - out["rows_out"]},
         **out,
     }
+
+
+def _require_purchases(counts: Mapping[str, int]) -> None:
+    """Fail in one sentence when no row is left, naming the rules that removed them."""
+    if counts["rows_in"] == 0:
+        raise TransactionSchemaError(
+            "raw_transactions has no rows (an empty file, or a header only): point "
+            "`raw_transactions_path` at your export."
+        )
+    if counts["rows_kept"] == 0:
+        dropped = ", ".join(
+            f"{rule} {n:,}"
+            for rule, n in counts.items()
+            if n and rule not in ("rows_in", "rows_kept")
+        )
+        raise TransactionSchemaError(
+            f"No customer purchases are left after cleaning: all {counts['rows_in']:,} "
+            f"rows were dropped ({dropped}). Check `columns` and `cleaning` in "
+            f"{PARAMETERS_FILE}."
+        )
 
 
 def _drop_rules(names: list[str], cleaning: Mapping[str, Any]) -> dict[str, nw.Expr]:

@@ -133,8 +133,14 @@ def raise_unparseable(
 ) -> None:
     """Find which parsed role broke evaluation and raise an error that names it.
 
-    Called only after evaluation failed; evaluates each role's parse on its own.
+    Called only after evaluation failed. First reads the file without parsing
+    anything, so that an unreadable file is not blamed on a column; then evaluates
+    each role's parse on its own.
     """
+    try:
+        frame.select(parsed["customer_id"].is_null().sum()).collect()
+    except Exception as error:  # engine-specific read errors
+        raise TransactionSchemaError(unreadable(error)) from error
     for role, expr in parsed.items():
         if role in TEXT_ROLES:
             continue
@@ -153,3 +159,13 @@ def raise_unparseable(
                 f"{error}"
             ) from error
     raise cause
+
+
+def unreadable(error: Exception) -> str:
+    """What to do about a raw file that cannot be read at all."""
+    return (
+        f"raw_transactions could not be read ({error}). A file that is not UTF-8 "
+        "needs its encoding: `kedro run --params encoding=latin-1` (or cp1252, ...); "
+        "a compressed file that ends early was cut off while copying or downloading: "
+        "fetch it again."
+    )

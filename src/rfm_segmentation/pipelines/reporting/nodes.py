@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rfm_segmentation.model import (
@@ -22,7 +23,7 @@ def evaluate_k_range(
     Silhouette is computed on a seeded sample so it stays fast at a million customers.
     """
     features = model_input[FEATURES].to_numpy(dtype=float)
-    k_max = min(k_selection["k_max"], len(features) - 1)
+    k_max = min(k_selection["k_max"], len(np.unique(features, axis=0)) - 1)
     rows = []
     for k in range(k_selection["k_min"], k_max + 1):
         model = make_segmentation_pipeline(

@@ -1,0 +1,89 @@
+"""``kedro run`` for this project: Kedro's own command, with two changes.
+
+- A failing run ends with its cause in a few lines instead of a long traceback;
+  ``kedro run --traceback`` (or ``RFM_TRACEBACK=1``) shows the full one.
+- ``--params`` values that YAML cannot read (``timestamp_format=%m/%d/%Y %H:%M``)
+  are taken as plain text instead of failing.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import click
+from kedro.framework.cli.project import run as kedro_run
+from kedro.framework.cli.utils import CONTEXT_SETTINGS, _split_params, split_string
+from omegaconf import OmegaConf
+
+TRACEBACK_HINT = (
+    "Run again with --traceback (or RFM_TRACEBACK=1) for the full traceback."
+)
+
+
+@click.group(context_settings=CONTEXT_SETTINGS, name=__file__)
+def cli() -> None:
+    """Project commands."""
+
+
+def split_params(ctx: click.Context, param: Any, value: Any) -> Any:
+    """Kedro's ``--params`` parsing; a value YAML rejects is kept as text."""
+    try:
+        return _split_params(ctx, param, value)
+    except Exception:  # YAML errors of several kinds
+        merged = OmegaConf.create()
+        for item in split_string(ctx, param, value):
+            key, _, text = item.partition("=")
+            try:
+                merged = OmegaConf.merge(merged, OmegaConf.from_dotlist([item]))
+            except Exception:
+                OmegaConf.update(merged, key.strip(), text, force_add=True)
+        return OmegaConf.to_container(merged)
+
+
+def explain(error: BaseException) -> str:
+    """The error and what caused it, one line each, without repeats."""
+    lines: list[str] = []
+    while error is not None:
+        line = f"{type(error).__name__}: {error}".strip()
+        if not any(line in seen or str(error) in seen for seen in lines):
+            lines.append(line)
+        error = error.__cause__ or error.__context__
+    return "\n".join([*lines, TRACEBACK_HINT])
+
+
+def short_failures(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, traceback: bool, **kwargs: Any) -> Any:
+        if traceback or os.environ.get("RFM_TRACEBACK"):
+            return callback(*args, **kwargs)
+        try:
+            return callback(*args, **kwargs)
+        except Exception as error:
+            raise click.ClickException(explain(error)) from None
+
+    return run
+
+
+def _project_run() -> click.Command:
+    command = copy.copy(kedro_run)
+    command.params = [copy.copy(p) for p in kedro_run.params]
+    for option in command.params:
+        if option.name == "params":
+            option.callback = split_params
+    command.params.append(
+        click.Option(
+            ["--traceback"],
+            is_flag=True,
+            help="Show the full traceback of a failing run.",
+        )
+    )
+    command.callback = short_failures(kedro_run.callback)
+    return command
+
+
+run = _project_run()
+cli.add_command(run)
