@@ -83,8 +83,11 @@ def source_id() -> str:
     return base_parameters()["columns"]["customer_id"]
 
 
-def read_segments(project: Path) -> pd.DataFrame:
-    """The people's customer table; its first column is the id, as text."""
+def read_segments(project: Path, id_column: str | None = None) -> pd.DataFrame:
+    """The people's customer table, ids as text (the id column named as in the
+    source file: ``id_column``, by default the column mapping's)."""
     return pd.read_csv(
-        project / SEGMENTS_CSV, dtype={0: str, "rfm_score": str}, keep_default_na=False
+        project / SEGMENTS_CSV,
+        dtype={id_column or source_id(): str, "rfm_score": str},
+        keep_default_na=False,
     )

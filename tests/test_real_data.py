@@ -85,7 +85,7 @@ def test_online_retail_ii_names_give_the_same_result_through_parameters(
         runtime_params={"raw_transactions_path": str(renamed), "columns": columns},
     )
     expected = read_segments(uci_project).rename(columns={SOURCE_ID: "Customer ID"})
-    pd.testing.assert_frame_equal(read_segments(project), expected)
+    pd.testing.assert_frame_equal(read_segments(project, "Customer ID"), expected)
 
 
 def test_us_dates_and_float_ids_give_the_same_result(uci_project, project_factory):

@@ -50,9 +50,12 @@ class AtomicCSVDataset(CSVDataset):
             super().save(data)
             return
         target = PurePosixPath(get_filepath_str(self._get_save_path(), self._protocol))
-        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-        data.to_csv(partial, **self._save_args)
-        os.replace(partial, target)
+        partial = Path(target.with_name(f".{target.name}.partial-{os.getpid()}"))
+        try:
+            data.to_csv(partial, **self._save_args)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
         self._invalidate_cache()
 
 

@@ -1,0 +1,41 @@
+"""The project's own catalog datasets."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+import pytest
+from kedro.io import DatasetError
+
+from rfm_segmentation.datasets import AtomicCSVDataset, EncodedCSVDataset
+
+
+def test_a_failed_csv_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    target = tmp_path / "customer_segments.csv"
+    dataset = AtomicCSVDataset(filepath=str(target), save_args={"index": False})
+    dataset.save(pd.DataFrame({"a": [1, 2]}))
+    real_to_csv = pd.DataFrame.to_csv
+
+    def dies_half_way(frame, path, **kwargs):
+        real_to_csv(frame.head(3), path, **kwargs)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", dies_half_way)
+    with pytest.raises(DatasetError, match="No space left"):
+        dataset.save(pd.DataFrame({"a": range(1000)}))
+    assert target.read_text() == "a\n1\n2\n"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_latin1_csv_loads_with_its_encoding(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes("id,name\n1,Café\n".encode("latin-1"))
+    frame = EncodedCSVDataset(filepath=str(path), encoding="latin-1").load()
+    assert frame.collect().to_dicts() == [{"id": 1, "name": "Café"}]
+    utf8 = EncodedCSVDataset(filepath=str(path)).load()
+    assert isinstance(utf8, pl.LazyFrame)  # UTF-8 stays a lazy scan
+
+
+def test_an_unknown_encoding_is_refused_by_name():
+    with pytest.raises(LookupError, match="latin-9000"):
+        EncodedCSVDataset(filepath="x.csv", encoding="latin-9000")
