@@ -1,3 +1,3 @@
 """RFM customer segmentation: Kedro pipelines, K-Means segments, real-time API."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
