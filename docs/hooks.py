@@ -2,6 +2,7 @@
 generated from the code itself, so the docs cannot drift from it.
 
     <!-- generated:segments -->   the four segments, from rfm_segmentation.segments
+    <!-- generated:rules -->      their naming rules, with conf/base's thresholds
     <!-- generated:lineage -->    a Mermaid diagram of the registered pipelines
     <!-- generated:catalog -->    the entries of conf/base/catalog.yml
     <!-- generated:api -->        every endpoint of the app's OpenAPI schema
@@ -33,6 +34,15 @@ def segments() -> str:
     from rfm_segmentation.segments import segments_markdown  # noqa: PLC0415
 
     return segments_markdown()
+
+
+def rules() -> str:
+    from rfm_segmentation.segments import rules_markdown  # noqa: PLC0415
+
+    parameters = yaml.safe_load(
+        (ROOT / "conf/base/parameters_clustering.yml").read_text()
+    )
+    return rules_markdown(**parameters["naming"])
 
 
 def lineage() -> str:
@@ -110,4 +120,10 @@ def _example(openapi: dict[str, Any], schema: dict[str, Any]) -> Any:
     return examples[0] if examples else None
 
 
-GENERATORS = {"segments": segments, "lineage": lineage, "catalog": catalog, "api": api}
+GENERATORS = {
+    "segments": segments,
+    "rules": rules,
+    "lineage": lineage,
+    "catalog": catalog,
+    "api": api,
+}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rfm_segmentation.api.app import create_app
-from rfm_segmentation.segments import SEGMENTS
+from rfm_segmentation.segments import RULES, SEGMENTS
 
 from .support import REPO
 
@@ -59,6 +59,9 @@ def test_segments_page_is_rendered_from_the_segments_module(site):
         assert (
             segment.strategy.replace("'", "&#39;") in page or segment.strategy in page
         )
+    for rule in RULES:
+        assert rule.text in page
+    assert "at most 0.5 times the median tenure" in page
 
 
 def test_pipelines_page_draws_every_registered_node(site):

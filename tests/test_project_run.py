@@ -26,6 +26,7 @@ FIGURES = [
     "customer_scatter",
     "snake_plot",
     "k_selection_curves",
+    "stability",
 ]
 
 
@@ -53,6 +54,8 @@ def test_full_run_segments_each_clean_customer_once_into_four_segments(trained_p
         "rfm_score",
         "cluster_label",
         "segment_name",
+        "tenure",
+        "is_outlier",
     ]
     assert segments[SOURCE_ID].is_unique
     assert len(segments) == report["customers_out"]

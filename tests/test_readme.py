@@ -1,16 +1,28 @@
 from __future__ import annotations
 
-from rfm_segmentation.segments import segments_markdown
+import pytest
 
-from .support import REPO
+from rfm_segmentation.segments import rules_markdown, segments_markdown
+
+from .support import REPO, base_parameters
 
 
-def test_readme_segments_table_is_rendered_from_the_segments_module():
+def block(name: str) -> str:
     readme = (REPO / "README.md").read_text()
-    block = readme.split("<!-- segments:start -->\n")[1].split(
-        "\n<!-- segments:end -->"
-    )[0]
-    assert block == segments_markdown(), (
-        "README's segment table is stale: replace it with the output of "
-        "python -c 'from rfm_segmentation.segments import segments_markdown as m; print(m())'"
+    return readme.split(f"<!-- {name}:start -->\n")[1].split(f"\n<!-- {name}:end -->")[
+        0
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "render"),
+    [
+        ("segments", segments_markdown),
+        ("rules", lambda: rules_markdown(**base_parameters()["naming"])),
+    ],
+)
+def test_readme_segment_blocks_are_rendered_from_the_segments_module(name, render):
+    assert block(name) == render(), (
+        f"README's {name} block is stale: replace it with the output of "
+        "rfm_segmentation.segments.segments_markdown() / rules_markdown(**naming)"
     )

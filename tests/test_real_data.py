@@ -7,6 +7,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from rfm_segmentation.segments import SEGMENT_NAMES
+
 from .support import (
     REAL_DATA,
     make_project,
@@ -106,3 +108,17 @@ def test_us_dates_and_float_ids_give_the_same_result(uci_project, project_factor
         },
     )
     pd.testing.assert_frame_equal(read_segments(project), read_segments(uci_project))
+
+
+def test_every_name_holds_its_rules_new_customers_are_new_and_the_model_is_stable(
+    uci_project,
+):
+    profile = newest_release(uci_project).profile
+    assert profile.n_customers == 4338
+    assert sorted(profile.names) == sorted(SEGMENT_NAMES)
+    assert profile.naming.unfilled_segments == []
+    assert all(check.holds for check in profile.naming.rules)
+    (new,) = [s for s in profile.segments if s.segment_name == "New Customers"]
+    assert new.tenure.median < profile.population_tenure_median / 2
+    assert profile.stability.seeds_ari >= 0.95  # across 5 seeds
+    assert profile.stability.runs == 10

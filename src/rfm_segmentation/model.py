@@ -1,14 +1,16 @@
-"""The segmentation model: log1p -> standard scaling -> K-Means, as one Pipeline, so
-that what was fitted is exactly what is applied; and ``Segmenter``, the same fitted
-pipeline reduced to arithmetic for the request path.
+"""The segmentation model: clip outliers -> log1p -> standard scaling -> K-Means, as
+one Pipeline, so that what was fitted is exactly what is applied; and ``Segmenter``,
+the same fitted pipeline reduced to arithmetic for the request path.
 
 The clustering pipeline and the API both depend on this module, not on each other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -17,17 +19,38 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 FEATURES = ["recency", "frequency", "monetary"]
-STEPS = ("log1p", "scale", "kmeans")
+STEPS = ("clip", "log1p", "scale", "kmeans")
+
+
+def outlier_bounds(
+    values: np.ndarray, quantile: float, log_iqr_fence: float | None
+) -> np.ndarray:
+    """(3,) upper bound per feature: its ``quantile``, or the far-out fence
+    ``Q3 + log_iqr_fence * IQR`` of its log1p values where that is lower (the fence
+    catches a few extreme customers that a quantile of a small shop cannot)."""
+    bounds = np.quantile(values, quantile, axis=0)
+    if log_iqr_fence is not None:
+        q1, q3 = np.quantile(np.log1p(values), [0.25, 0.75], axis=0)
+        bounds = np.minimum(bounds, np.expm1(q3 + log_iqr_fence * (q3 - q1)))
+    return np.maximum(bounds, values.min(axis=0))
 
 
 def make_segmentation_pipeline(
-    n_clusters: int, random_state: int, n_init: int
+    n_clusters: int, random_state: int, n_init: int, upper_bounds: np.ndarray
 ) -> Pipeline:
-    """An unfitted segmentation model."""
+    """An unfitted segmentation model; features are clipped at ``upper_bounds``."""
     if n_clusters < 2:
         raise ValueError(f"n_clusters must be at least 2, got {n_clusters}")
     return Pipeline(
         [
+            (
+                "clip",
+                FunctionTransformer(
+                    np.clip,
+                    kw_args={"a_min": None, "a_max": np.asarray(upper_bounds, float)},
+                    validate=True,
+                ),
+            ),
             (
                 "log1p",
                 FunctionTransformer(np.log1p, inverse_func=np.expm1, validate=True),
@@ -39,6 +62,25 @@ def make_segmentation_pipeline(
             ),
         ]
     )
+
+
+def fit_segmentation_model(
+    values: np.ndarray, clustering: Mapping[str, Any], **overrides: Any
+) -> Pipeline:
+    """Fit the segmentation model on (n, 3) RFM values with the ``clustering``
+    parameters (``overrides`` replace some, e.g. another ``random_state``)."""
+    settings = {**clustering, **overrides}
+    outliers = settings["outliers"]
+    bounds = outlier_bounds(values, outliers["quantile"], outliers["log_iqr_fence"])
+    model = make_segmentation_pipeline(
+        settings["n_clusters"], settings["random_state"], settings["n_init"], bounds
+    )
+    return model.fit(values)
+
+
+def upper_bounds_of(model: Pipeline) -> np.ndarray:
+    """Where a fitted model clips each feature."""
+    return model.named_steps["clip"].kw_args["a_max"]
 
 
 def n_clusters_of(model: Pipeline) -> int:
@@ -83,11 +125,12 @@ class Segmenter:
     """A fitted segmentation Pipeline as plain arithmetic.
 
     ``Pipeline.predict`` costs about 210 us per call in scikit-learn overhead. The
-    fitted pipeline is equivalent to: its log1p step's function, the scaler's mean and
-    scale, then the nearest centroid. Those are read from the fitted pipeline once;
+    fitted pipeline is equivalent to: its clip and log1p steps' functions, the
+    scaler's mean and scale, then the nearest centroid. Those are read from the fitted pipeline once;
     ``tests/test_model.py`` checks the labels equal ``Pipeline.predict``.
     """
 
+    clip: Callable[[np.ndarray], np.ndarray]  # the pipeline's clip, with its bounds
     transform: Callable[[np.ndarray], np.ndarray]  # the pipeline's log1p function
     mean: np.ndarray  # (3,) StandardScaler.mean_
     scale: np.ndarray  # (3,) StandardScaler.scale_
@@ -100,8 +143,10 @@ class Segmenter:
         cls, model: Pipeline, low: np.ndarray, high: np.ndarray
     ) -> Segmenter:
         n_clusters_of(model)
-        log1p, scaler = model.named_steps["log1p"], model.named_steps["scale"]
+        clip, log1p = model.named_steps["clip"], model.named_steps["log1p"]
+        scaler = model.named_steps["scale"]
         return cls(
+            clip=functools.partial(clip.func, **clip.kw_args),
             transform=log1p.func,
             mean=scaler.mean_.copy(),
             scale=scaler.scale_.copy(),
@@ -112,7 +157,7 @@ class Segmenter:
 
     def predict(self, rfm: np.ndarray) -> np.ndarray:
         """Cluster labels for an (n, 3) array of recency, frequency, monetary."""
-        standardized = (self.transform(rfm) - self.mean) / self.scale
+        standardized = (self.transform(self.clip(rfm)) - self.mean) / self.scale
         distances = ((standardized[:, None, :] - self.centroids[None, :, :]) ** 2).sum(
             axis=2
         )

@@ -35,6 +35,47 @@ class FeatureRanges(_Frozen):
     monetary: FeatureRange
 
 
+class TenureStats(_Frozen):
+    """Days from the first purchase to the snapshot date."""
+
+    mean: float
+    median: float
+
+
+class RuleCheckInfo(_Frozen):
+    rule: str
+    holds: bool | None = Field(description="None: a name it relates is unfilled")
+    margin: float | None = Field(
+        description="How far the rule holds, in log1p units (negative: broken)"
+    )
+
+
+class NamingInfo(_Frozen):
+    """How well the names fit: the rules checked, and the names no cluster meets."""
+
+    unfilled_segments: list[str]
+    rules: list[RuleCheckInfo]
+
+
+class OutlierInfo(_Frozen):
+    """The model is fitted on features clipped at ``bounds``; customers above a bound
+    are still segmented, and flagged ``is_outlier``."""
+
+    quantile: float
+    log_iqr_fence: float | None
+    bounds: RFMValues
+    count: int = Field(ge=0)
+
+
+class StabilityInfo(_Frozen):
+    """Mean adjusted Rand index of the assignments against refits with other seeds
+    and on bootstrap resamples (1: identical segmentations)."""
+
+    seeds_ari: float
+    bootstrap_ari: float
+    runs: int = Field(ge=0)
+
+
 class SegmentInfo(_Frozen):
     cluster_label: int = Field(ge=0)
     segment_name: str
@@ -45,6 +86,7 @@ class SegmentInfo(_Frozen):
     )
     size: int = Field(ge=0, description="Customers in this segment at training time")
     share: float = Field(ge=0, le=1)
+    tenure: TenureStats
 
     @field_validator("segment_name")
     @classmethod
@@ -61,7 +103,11 @@ class SegmentProfile(_Frozen):
     n_customers: int = Field(ge=2)
     silhouette: float = Field(ge=-1, le=1)
     feature_ranges: FeatureRanges
+    population_tenure_median: float
     segments: list[SegmentInfo]
+    naming: NamingInfo
+    outliers: OutlierInfo
+    stability: StabilityInfo
 
     @model_validator(mode="after")
     def _one_segment_per_label(self) -> SegmentProfile:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -76,6 +77,25 @@ GROUPS: dict[str, BehaviourGroup] = {
     "in_between": BehaviourGroup(0.28, (0.0, 0.8), (0.4, 1.0), 2.5, 15, 1.2),
 }
 
+# Shops of other shapes, to check that segment names keep their meaning on them.
+SHAPES: dict[str, dict[str, BehaviourGroup]] = {
+    "uci_like": GROUPS,
+    # every customer acquired in the first weeks, then buying for a year or not
+    "one_early_cohort": {
+        "loyal": BehaviourGroup(0.2, (0.0, 0.06), (0.9, 1.0), 12, 20, 2.0),
+        "lapsed": BehaviourGroup(0.25, (0.0, 0.06), (0.3, 0.6), 5, 18, 1.5),
+        "occasional": BehaviourGroup(0.25, (0.0, 0.06), (0.1, 1.0), 2, 12, 1.0),
+        "one_off": BehaviourGroup(0.3, (0.0, 0.06), (0.0, 0.0), 0.1, 8, 0.8),
+    },
+    # recency and value spread evenly between extremes, no distinct groups
+    "continuum": {
+        f"step_{i}": BehaviourGroup(
+            0.1, (0.0, 0.9 * i / 9), (i / 10, (i + 1) / 10), i * 1.2, 8 + i, 0.6 + i / 6
+        )
+        for i in range(10)
+    },
+}
+
 
 def generate_transactions(
     n_rows: int,
@@ -88,8 +108,10 @@ def generate_transactions(
     duplicate_share: float = 0.01,
     non_product_share: float = 0.004,
     zero_price_share: float = 0.004,
+    groups: Mapping[str, BehaviourGroup] = GROUPS,
 ) -> pl.DataFrame:
-    """Exactly ``n_rows`` transaction lines between ``start`` and ``end``.
+    """Exactly ``n_rows`` transaction lines between ``start`` and ``end``, from
+    customers of the behaviour ``groups`` (``GROUPS``, or one of ``SHAPES``).
 
     Columns and formats are those of the UCI Online Retail CSV: ``InvoiceNo``
     (``C`` prefix for cancellations), ``StockCode``, ``Description``, ``Quantity``,
@@ -108,7 +130,7 @@ def generate_transactions(
     margin = 1.08  # generate a little more, then sample exactly n_rows
     quirk_share = cancellation_share + duplicate_share + non_product_share
     sales_rows = int(n_rows * margin / (1 + quirk_share))
-    customers = _customers(rng, int(sales_rows * (1 - guest_share)), n_days)
+    customers = _customers(rng, int(sales_rows * (1 - guest_share)), n_days, groups)
     invoices = _invoices(rng, customers, n_days)
     invoices = (
         pl.concat([invoices, _guest_invoices(rng, sales_rows * guest_share, n_days)])
@@ -149,17 +171,25 @@ def _product_catalogue(rng: np.random.Generator, n_products: int) -> pl.DataFram
 
 
 def _customers(
-    rng: np.random.Generator, customer_rows: int, n_days: int
+    rng: np.random.Generator,
+    customer_rows: int,
+    n_days: int,
+    groups: Mapping[str, BehaviourGroup],
 ) -> pl.DataFrame:
-    names = list(GROUPS)
-    shares = np.array([GROUPS[g].share for g in names])
-    expected_lines = sum(
-        GROUPS[g].share * (1 + GROUPS[g].extra_invoices) * GROUPS[g].lines_per_invoice
-        for g in names
+    names = list(groups)
+    shares = np.array([groups[g].share for g in names])
+    expected_lines = (
+        sum(
+            groups[g].share
+            * (1 + groups[g].extra_invoices)
+            * groups[g].lines_per_invoice
+            for g in names
+        )
+        / shares.sum()
     )
     n = max(20, round(customer_rows / expected_lines))
     group = rng.choice(len(names), size=n, p=shares / shares.sum())
-    spec = [GROUPS[names[g]] for g in group]
+    spec = [groups[names[g]] for g in group]
     first = np.array([rng.uniform(*s.first) for s in spec])
     last = np.array([rng.uniform(*s.last) for s in spec])
     last = np.maximum(first, last)  # one-off buyers: last purchase = first purchase

@@ -144,6 +144,11 @@ def test_model_info(client, trained_project):
     versions = [p.name for p in (trained_project / RELEASES).iterdir()]
     assert info["version"] == max(versions)
     assert info["skipped_releases"] == []
+    assert info["naming"]["unfilled_segments"] == []
+    assert all(rule["holds"] for rule in info["naming"]["rules"])
+    assert 0.5 <= info["stability"]["seeds_ari"] <= 1
+    assert info["outliers"]["count"] >= 0
+    assert set(info["outliers"]["bounds"]) == {"recency", "frequency", "monetary"}
     assert info["n_clusters"] == 4
     assert info["trained_at"].startswith(info["version"][:10])
     assert info["n_customers_segmented"] == len(read_segments(trained_project))

@@ -137,8 +137,9 @@ async def customer(customer_id: str, model: CurrentModel) -> Response:
 
 @api_router.get("/model", response_model=ModelInfo)
 async def model_info(model: CurrentModel) -> Response:
-    """Release version and time, k, silhouette, training ranges, row counts, and the
-    newer releases that were skipped because they did not verify."""
+    """Release version and time, k, silhouette, training ranges, row counts, how well
+    the names fit (rules and unfilled names), outliers, stability, and the newer
+    releases that were skipped because they did not verify."""
     return json_response(describe(model))
 
 
@@ -184,6 +185,7 @@ def describe(model: ServedModel) -> dict[str, Any]:
         "feature_ranges": profile.feature_ranges.model_dump(),
         "n_customers_trained": profile.n_customers,
         "n_customers_segmented": len(model.release.customers),
+        **profile.model_dump(mode="json", include={"naming", "outliers", "stability"}),
         "skipped_releases": [
             {"version": s.version, "reason": s.reason} for s in model.skipped
         ],

@@ -8,7 +8,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rfm_segmentation.profile import FeatureRanges, SegmentInfo
+from rfm_segmentation.profile import (
+    FeatureRanges,
+    NamingInfo,
+    OutlierInfo,
+    SegmentInfo,
+    StabilityInfo,
+)
 
 REFERENCE_REQUEST = {"recency": 15, "frequency": 2, "monetary": 350.75}
 
@@ -121,6 +127,10 @@ class CustomerSegment(BaseModel):
     rfm_score: str
     cluster_label: int
     segment_name: str
+    tenure: int = Field(description="Days from the first purchase to the snapshot")
+    is_outlier: bool = Field(
+        description="A feature lies beyond the model's outlier bounds"
+    )
 
 
 class SkippedReleaseInfo(BaseModel):
@@ -137,6 +147,9 @@ class ModelInfo(BaseModel):
     feature_ranges: FeatureRanges
     n_customers_trained: int
     n_customers_segmented: int
+    naming: NamingInfo
+    outliers: OutlierInfo
+    stability: StabilityInfo
     skipped_releases: list[SkippedReleaseInfo] = Field(
         description="Newer releases passed over at load time, and why"
     )

@@ -17,19 +17,26 @@ SOURCE_ID = source_id()
 
 @pytest.fixture(scope="module")
 def rfm_features() -> pd.DataFrame:
-    """Four well-separated behaviour groups, 50 customers each."""
+    """Four well-separated behaviour groups, 50 customers each; the recent one-off
+    buyers are new (short tenure)."""
     rng = np.random.default_rng(0)
-    groups = [(5, 20, 5000), (150, 6, 2000), (10, 1, 60), (300, 1, 40)]
+    groups = [
+        (5, 20, 5000, 300),
+        (150, 6, 2000, 330),
+        (10, 1, 60, 12),
+        (300, 1, 40, 300),
+    ]
     rows = [
         (
             rng.normal(r, r / 10),
             max(1, round(rng.normal(f, f / 10))),
             rng.normal(m, m / 10),
+            round(rng.normal(t, t / 10)),
         )
-        for r, f, m in groups
+        for r, f, m, t in groups
         for _ in range(50)
     ]
-    table = pd.DataFrame(rows, columns=FEATURES).abs()
+    table = pd.DataFrame(rows, columns=[*FEATURES, "tenure"]).abs()
     table.insert(0, "customer_id", [f"c{i}" for i in range(len(table))])
     return table
 

@@ -47,13 +47,15 @@ def aggregate_customer_activity(
 def compute_rfm_features(
     customer_activity: pd.DataFrame, snapshot_date: str | None
 ) -> pd.DataFrame:
-    """Recency, frequency, monetary and their 1-5 quintile scores per customer.
+    """Recency, frequency, monetary, their 1-5 quintile scores, and tenure per customer.
 
     Recency is whole days from the day of the last purchase to the snapshot date,
     which defaults to the day after the last transaction (so the most recent buyers
-    have recency 1, and purchases on an explicit snapshot day give 0).
+    have recency 1, and purchases on an explicit snapshot day give 0). Tenure is
+    whole days from the day of the first purchase to the snapshot date.
     """
     last_day = pd.to_datetime(customer_activity["last_purchase_at"]).dt.normalize()
+    first_day = pd.to_datetime(customer_activity["first_purchase_at"]).dt.normalize()
     snapshot = (
         pd.Timestamp(snapshot_date)
         if snapshot_date
@@ -72,6 +74,7 @@ def compute_rfm_features(
     features["m_score"] = quintile_score(features["monetary"])
     scores = features[["r_score", "f_score", "m_score"]].astype(str)
     features["rfm_score"] = scores["r_score"] + scores["f_score"] + scores["m_score"]
+    features["tenure"] = (snapshot - first_day).dt.days.astype("int64")
     return features
 
 

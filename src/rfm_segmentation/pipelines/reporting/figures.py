@@ -14,22 +14,61 @@ from rfm_segmentation.model import FEATURES
 from rfm_segmentation.segments import segment_colour as _colour
 from rfm_segmentation.segments import segment_order
 
+from .nodes import stability_by_segment
+
 
 def segment_sizes(segment_summary: pd.DataFrame) -> tuple[go.Figure, Figure]:
-    """Customers per segment."""
+    """Customers per segment; names no cluster meets the rules of are named in the
+    title (their bars are empty)."""
     names, counts = segment_summary["segment_name"], segment_summary["customers"]
+    unfilled = segment_summary.loc[segment_summary["unfilled"], "segment_name"]
+    title = "Customers per segment" + (
+        f" (unfilled: {', '.join(unfilled)})" if len(unfilled) else ""
+    )
     plotly_figure = px.bar(
         segment_summary,
         x="segment_name",
         y="customers",
         color="segment_name",
         color_discrete_map={n: _colour(n) for n in names},
-        title="Customers per segment",
+        title=title,
     )
     figure = Figure(figsize=(7, 4), layout="constrained")
     ax = figure.subplots()
     ax.bar(names, counts, color=[_colour(n) for n in names])
-    ax.set(title="Customers per segment", ylabel="customers")
+    ax.tick_params(axis="x", labelrotation=15)
+    ax.set(title=title, ylabel="customers")
+    return plotly_figure, figure
+
+
+def stability(
+    segment_stability: pd.DataFrame, customer_segments: pd.DataFrame
+) -> tuple[go.Figure, Figure]:
+    """Agreement with refits under other seeds and on bootstrap resamples: overall
+    adjusted Rand index and each segment's best Jaccard overlap (1: unchanged)."""
+    long = stability_by_segment(segment_stability, customer_segments)
+    order = ["overall (ARI)", *_present_segments(customer_segments)]
+    title = "Stability across seeds and bootstrap resamples"
+    plotly_figure = px.strip(
+        long,
+        x="segment_name",
+        y="agreement",
+        color="run",
+        category_orders={"segment_name": order},
+        range_y=[0, 1.05],
+        title=title,
+    )
+    figure = Figure(figsize=(8, 4), layout="constrained")
+    ax = figure.subplots()
+    for offset, (run, marker) in zip(
+        (-0.12, 0.12), (("seed", "o"), ("bootstrap", "^")), strict=True
+    ):
+        part = long[long["run"] == run]
+        x = [order.index(name) + offset for name in part["segment_name"]]
+        ax.scatter(x, part["agreement"], marker=marker, label=run, alpha=0.7)
+    ax.set_xticks(range(len(order)), order, rotation=15)
+    ax.set(ylim=(0, 1.05), ylabel="agreement", title=title)
+    ax.legend()
     return plotly_figure, figure
 
 

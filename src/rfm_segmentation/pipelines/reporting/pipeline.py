@@ -11,6 +11,7 @@ _FIGURES = {
     "customer_scatter": (figures.customer_scatter, "customer_segments"),
     "snake_plot": (figures.snake_plot, "customer_segments"),
     "k_selection_curves": (figures.k_selection_curves, "k_selection"),
+    "stability": (figures.stability, ["segment_stability", "customer_segments"]),
 }
 
 
