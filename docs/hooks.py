@@ -20,6 +20,13 @@ import yaml
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
 ROOT = Path(__file__).resolve().parents[1]
+PIPELINE_ORDER = [
+    "data_processing",
+    "feature_engineering",
+    "clustering",
+    "segment_history",
+    "reporting",
+]
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
@@ -50,7 +57,7 @@ def lineage() -> str:
 
     configure_project("rfm_segmentation")
     lines = ["```mermaid", "flowchart LR"]
-    for name in ("data_processing", "feature_engineering", "clustering", "reporting"):
+    for name in sorted(set(pipelines) - {"__default__"}, key=PIPELINE_ORDER.index):
         lines.append(f"  subgraph {name}")
         for node in pipelines[name].nodes:
             lines.append(f"    {node.name}[[{node.name}]]")

@@ -19,7 +19,13 @@ from .support import RELEASES, newest_release, read_segments, run_kedro, source_
 SOURCE_ID = source_id()
 
 
-PIPELINES = ["data_processing", "feature_engineering", "clustering", "reporting"]
+PIPELINES = [
+    "data_processing",
+    "feature_engineering",
+    "clustering",
+    "reporting",
+    "segment_history",
+]
 FIGURES = [
     "segment_sizes",
     "rfm_distributions",
@@ -27,10 +33,12 @@ FIGURES = [
     "snake_plot",
     "k_selection_curves",
     "stability",
+    "migration_sankey",
+    "segment_sizes_over_time",
 ]
 
 
-def test_registry_has_the_four_pipelines_and_default_runs_all():
+def test_registry_has_the_five_pipelines_and_default_runs_all():
     configure_project("rfm_segmentation")
     assert set(pipelines) == {*PIPELINES, "__default__"}
     assert set(pipelines["__default__"].nodes) == {

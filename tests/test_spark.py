@@ -9,7 +9,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from rfm_segmentation.slices import feature_pipeline, run_slice
+from rfm_segmentation.slices import feature_pipeline, pipeline_of, run_slice
 
 from .support import read_segments, run_kedro
 
@@ -41,9 +41,20 @@ def spark():
     session.stop()
 
 
+SNAPSHOTS = pipeline_of("segment_history").only_nodes(
+    "choose_snapshot_dates", "aggregate_snapshot_activity", "compute_snapshot_features"
+)
+
+
 def features_and_report(raw, params):
-    outputs = run_slice(feature_pipeline(), {"raw_transactions": raw}, params)
-    return outputs["rfm_features"], outputs["cleaning_report"]
+    outputs = run_slice(
+        feature_pipeline() + SNAPSHOTS, {"raw_transactions": raw}, params
+    )
+    return (
+        outputs["rfm_features"],
+        outputs["cleaning_report"],
+        outputs["snapshot_features"],
+    )
 
 
 def test_spark_features_equal_the_default_path(
@@ -54,19 +65,27 @@ def test_spark_features_equal_the_default_path(
     spark_raw = spark.read.option("header", True).csv(str(csv))
     polars_raw = pl.scan_csv(csv, infer_schema=False)
 
-    from_spark, spark_report = features_and_report(spark_raw, params)
-    from_polars, polars_report = features_and_report(polars_raw, params)
+    from_spark, spark_report, spark_snapshots = features_and_report(spark_raw, params)
+    from_polars, polars_report, polars_snapshots = features_and_report(
+        polars_raw, params
+    )
 
     assert spark_report == polars_report
-    pd.testing.assert_frame_equal(
-        from_spark[["customer_id", "recency", "frequency"]],
-        from_polars[["customer_id", "recency", "frequency"]],
-        check_dtype=False,
-    )
-    cents = (from_spark["monetary"] * 100).round() - (
-        from_polars["monetary"] * 100
-    ).round()
-    assert (cents == 0).all()
+    for spark_table, polars_table, keys in (
+        (from_spark, from_polars, ["customer_id"]),
+        (spark_snapshots, polars_snapshots, ["customer_id", "snapshot"]),
+    ):
+        exact = [*keys, "recency", "frequency", "tenure"]
+        pd.testing.assert_frame_equal(
+            spark_table[exact].astype({"customer_id": str}),
+            polars_table[exact].astype({"customer_id": str}),
+            check_dtype=False,
+        )
+        cents = (spark_table["monetary"] * 100).round() - (
+            polars_table["monetary"] * 100
+        ).round()
+        assert (cents == 0).all()
+    assert spark_snapshots["snapshot"].nunique() == 12
 
 
 def test_kedro_run_env_spark_writes_the_same_segments(

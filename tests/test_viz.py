@@ -1,4 +1,4 @@
-"""kedro-viz sees the four pipelines and every catalog entry, with layers."""
+"""kedro-viz sees the five pipelines and every catalog entry, with layers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ pytestmark = pytest.mark.slow
 
 KEDRO = str(Path(sys.executable).parent / "kedro")
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
-PIPELINES = {"data_processing", "feature_engineering", "clustering", "reporting"}
+PIPELINES = {
+    "data_processing",
+    "feature_engineering",
+    "clustering",
+    "reporting",
+    "segment_history",
+}
 
 
 def viz_port() -> int:
@@ -79,7 +85,7 @@ def test_previews_are_exported_for_tables_and_figures(viz_build):
         assert detail.get("preview"), dataset
 
 
-def test_viz_server_lists_the_four_pipelines(trained_project, tmp_path):
+def test_viz_server_lists_the_five_pipelines(trained_project, tmp_path):
     port = viz_port()
     log = (tmp_path / "viz.log").open("w")
     server = subprocess.Popen(

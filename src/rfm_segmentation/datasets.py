@@ -14,18 +14,26 @@ from kedro.io.core import generate_timestamp, get_filepath_str
 from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.polars import LazyPolarsDataset
 
+from .history import HistoryContent, HistoryFolder, write_history
 from .release import ReleaseContent, ReleaseFolder, write_release
 
 
-class ModelReleaseDataset(AbstractDataset[ReleaseContent, ReleaseFolder]):
-    """Saves a run's model, profile and customer table as one release under a new
-    Kedro-style version; loads as a ``ReleaseFolder`` to choose a release from
-    (newest valid, or a pinned version).
-    """
+class _PublishedFoldersDataset(AbstractDataset):
+    """A folder of published, versioned folders (see ``release.publish_folder``)."""
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
         self._root = Path(filepath)
         self.metadata = metadata
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._root)}
+
+
+class ModelReleaseDataset(_PublishedFoldersDataset):
+    """Saves a run's model, profile and customer table as one release under a new
+    Kedro-style version; loads as a ``ReleaseFolder`` to choose a release from
+    (newest valid, or a pinned version).
+    """
 
     def load(self) -> ReleaseFolder:
         return ReleaseFolder(self._root)
@@ -36,8 +44,16 @@ class ModelReleaseDataset(AbstractDataset[ReleaseContent, ReleaseFolder]):
     def _exists(self) -> bool:
         return bool(ReleaseFolder(self._root).versions())
 
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._root)}
+
+class ReleaseHistoryDataset(_PublishedFoldersDataset):
+    """Saves a segment history beside the release whose model assigned it, under that
+    release's version; loads as a ``HistoryFolder`` to read one by version."""
+
+    def load(self) -> HistoryFolder:
+        return HistoryFolder(self._root)
+
+    def save(self, data: HistoryContent) -> None:
+        write_history(self._root, data)
 
 
 class AtomicCSVDataset(CSVDataset):

@@ -90,15 +90,26 @@ def write_release(root: Path, content: ReleaseContent, version: str) -> Path:
     """Write ``content`` as release ``version`` under ``root``; visible only once complete."""
     content.profile.check_model(content.model)
     customers = content.customers.reset_index(drop=True)
-    payloads = {
-        MODEL_FILE: (pickle.dumps(content.model, protocol=5), None),
-        PROFILE_FILE: (content.profile.model_dump_json(indent=2).encode(), None),
-        CUSTOMERS_FILE: (_parquet_bytes(customers), len(customers)),
-    }
+    return publish_folder(
+        root,
+        version,
+        {
+            MODEL_FILE: (pickle.dumps(content.model, protocol=5), None),
+            PROFILE_FILE: (content.profile.model_dump_json(indent=2).encode(), None),
+            CUSTOMERS_FILE: (parquet_bytes(customers), len(customers)),
+        },
+    )
+
+
+def publish_folder(
+    root: Path, version: str, payloads: dict[str, tuple[bytes, int | None]]
+) -> Path:
+    """Files as folder ``root/version``, with a manifest written last, renamed into
+    place when complete."""
     root.mkdir(parents=True, exist_ok=True)
     final = root / version
     if final.exists():
-        raise FileExistsError(f"release {version} already exists")
+        raise FileExistsError(f"{final.parent.name}/{version} already exists")
     staging = root / f".{version}.partial-{os.getpid()}"
     staging.mkdir()
     files = {}
@@ -113,17 +124,7 @@ def write_release(root: Path, content: ReleaseContent, version: str) -> Path:
 
 def read_release(folder: Path) -> Release:
     """Load and verify one release folder; InvalidRelease says what is wrong."""
-    try:
-        manifest = Manifest.model_validate_json((folder / MANIFEST).read_bytes())
-    except FileNotFoundError:
-        raise InvalidRelease(
-            "no manifest: an unfinished run, or not a release"
-        ) from None
-    except ValidationError as error:
-        raise InvalidRelease(f"invalid manifest: {_first_error(error)}") from None
-    if manifest.version != folder.name:
-        raise InvalidRelease(f"its manifest names version {manifest.version}")
-    payloads = {name: _verified(folder, manifest, name) for name in RELEASE_FILES}
+    manifest, payloads = read_folder(folder, RELEASE_FILES)
     try:
         profile = SegmentProfile.model_validate_json(payloads[PROFILE_FILE])
     except ValidationError as error:
@@ -171,6 +172,23 @@ class ReleaseFolder:
         raise NoValidRelease(skipped)
 
 
+def read_folder(
+    folder: Path, names: tuple[str, ...]
+) -> tuple[Manifest, dict[str, bytes]]:
+    """A published folder's manifest and the named files, each checked against it."""
+    try:
+        manifest = Manifest.model_validate_json((folder / MANIFEST).read_bytes())
+    except FileNotFoundError:
+        raise InvalidRelease(
+            "no manifest: an unfinished run, or not a release"
+        ) from None
+    except ValidationError as error:
+        raise InvalidRelease(f"invalid manifest: {_first_error(error)}") from None
+    if manifest.version != folder.name:
+        raise InvalidRelease(f"its manifest names version {manifest.version}")
+    return manifest, {name: _verified(folder, manifest, name) for name in names}
+
+
 def _verified(folder: Path, manifest: Manifest, name: str) -> bytes:
     entry = manifest.files.get(name)
     if entry is None:
@@ -206,7 +224,7 @@ def _verified_customers(
     return customers.astype({"customer_id": str}).set_index("customer_id")
 
 
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return buffer.getvalue()

@@ -16,13 +16,20 @@ from kedro.io import AbstractDataset, DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline
 from kedro.runner import SequentialRunner
 
-from .pipelines import clustering, data_processing, feature_engineering, reporting
+from .pipelines import (
+    clustering,
+    data_processing,
+    feature_engineering,
+    reporting,
+    segment_history,
+)
 
 PIPELINES = {
     "data_processing": data_processing.create_pipeline,
     "feature_engineering": feature_engineering.create_pipeline,
     "clustering": clustering.create_pipeline,
     "reporting": reporting.create_pipeline,
+    "segment_history": segment_history.create_pipeline,
 }
 
 

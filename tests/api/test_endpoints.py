@@ -262,3 +262,63 @@ def test_openapi_documents_the_key_exactly_when_one_is_set(client_for, trained_p
     assert keyed_schema["paths"]["/api/v1/segment"]["post"]["security"] == [
         {"APIKeyHeader": []}
     ]
+
+
+def test_a_customers_history_ends_with_the_segment_segment_gives(client):
+    model = client.app.state.store.current
+    last = model.snapshots[-1]
+    at_last = model.history[model.history["snapshot"] == last]
+    assert len(at_last) > 50
+    for customer_id in at_last.index[:60]:
+        history = client.get(f"/api/v1/customers/{customer_id}/history").json()
+        assert [p["snapshot"] for p in history["snapshots"]] == sorted(
+            p["snapshot"] for p in history["snapshots"]
+        )
+        final = history["snapshots"][-1]
+        assert final["snapshot"] == last
+        values = {k: final[k] for k in ("recency", "frequency", "monetary")}
+        answer = client.post("/api/v1/segment", json=values).json()
+        assert answer["segment_name"] == final["segment_name"]
+        assert history["model_version"] == answer["model_version"]
+
+
+def test_migrations_default_to_the_last_two_snapshots_and_add_up(client):
+    model = client.app.state.store.current
+    body = client.get("/api/v1/migrations").json()
+    assert [body["from"], body["to"]] == model.snapshots[-2:]
+    present = model.history.groupby("snapshot").size()
+    counts = {
+        (t["from_segment"], t["to_segment"]): t["customers"]
+        for t in body["transitions"]
+    }
+    entered = sum(n for (start, _), n in counts.items() if start == "entered")
+    assert sum(counts.values()) == present[body["from"]] + entered
+    assert sum(n for (_, end), n in counts.items() if end == "left") == 0
+
+
+def test_migrations_refuse_dates_that_are_not_snapshots_or_run_backwards(client):
+    snapshots = client.app.state.store.current.snapshots
+    not_one = client.get("/api/v1/migrations", params={"from": "2011-06-15"})
+    assert not_one.status_code == 404
+    assert "not a snapshot" in not_one.json()["detail"]
+    backwards = client.get(
+        "/api/v1/migrations", params={"from": snapshots[-1], "to": snapshots[0]}
+    )
+    assert backwards.status_code == 422
+    assert client.get("/api/v1/migrations", params={"from": "June"}).status_code == 422
+    assert client.get("/api/v1/customers/nobody/history").status_code == 404
+
+
+def test_without_a_published_history_the_endpoints_say_what_to_run(
+    client_for, project_factory, small_transactions
+):
+    project = project_factory(small_transactions)
+    run_kedro(
+        project, pipeline_names=["data_processing", "feature_engineering", "clustering"]
+    )
+    client = client_for(project)
+    for path in ("/api/v1/migrations", "/api/v1/customers/12347/history"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "segment_history" in response.json()["detail"]
+    assert client.post("/api/v1/segment", json=REFERENCE).status_code == 200

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+import pandas as pd
+from kedro.io import DataCatalog
 
 from rfm_segmentation.catalog import load_catalog
+from rfm_segmentation.history import HistoryFolder, snapshots_of
 from rfm_segmentation.model import FEATURES, Segmenter
 from rfm_segmentation.release import (
     InvalidRelease,
@@ -39,38 +42,74 @@ class ServedModel:
     release: Release
     segmenter: Segmenter
     skipped: tuple[SkippedRelease, ...] = ()
+    history: pd.DataFrame | None = None  # indexed by customer_id, then snapshot
+    history_note: str | None = None  # why there is no history, when there is none
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
-    def of(cls, release: Release, skipped: list[SkippedRelease]) -> ServedModel:
+    def of(
+        cls,
+        release: Release,
+        skipped: list[SkippedRelease],
+        histories: HistoryFolder | None = None,
+    ) -> ServedModel:
         ranges = release.profile.feature_ranges
         limits = np.array(
             [[getattr(ranges, f).min, getattr(ranges, f).max] for f in FEATURES]
         )
         segmenter = Segmenter.from_model(release.model, limits[:, 0], limits[:, 1])
-        return cls(release, segmenter, tuple(skipped))
+        history, note = _history_of(release.version, histories)
+        return cls(release, segmenter, tuple(skipped), history, note)
+
+    @property
+    def snapshots(self) -> list[str]:
+        return [] if self.history is None else snapshots_of(self.history)
 
     @property
     def version(self) -> str:
         return self.release.version
 
 
-def load_served_model(settings: ApiSettings) -> ServedModel:
-    """The pinned release, or the newest one that verifies, through the catalog."""
+def _history_of(
+    version: str, histories: HistoryFolder | None
+) -> tuple[pd.DataFrame | None, str | None]:
+    missing = (
+        f"No segment history was published with release {version}: run `kedro run` "
+        "(its segment_history pipeline)."
+    )
+    if histories is None:
+        return None, missing
     try:
-        releases: ReleaseFolder = load_catalog(
-            settings.project_path, settings.kedro_env
-        ).load("model_release")
+        history = histories.read(version)
+    except InvalidRelease as error:
+        logger.warning("Segment history of release %s skipped: %s", version, error)
+        return None, f"The segment history of release {version} is damaged: {error}"
+    if history is None:
+        return None, missing
+    return history.set_index("customer_id").sort_index(), None
+
+
+def _load(catalog: DataCatalog, name: str):
+    return catalog.load(name) if name in catalog else None
+
+
+def load_served_model(settings: ApiSettings) -> ServedModel:
+    """The pinned release, or the newest one that verifies, and the segment history
+    published with it, through the catalog."""
+    try:
+        catalog = load_catalog(settings.project_path, settings.kedro_env)
+        releases: ReleaseFolder = catalog.load("model_release")
+        histories: HistoryFolder | None = _load(catalog, "release_history")
     except Exception as error:  # configuration problems of any kind
-        logger.exception("Reading the catalog entry model_release failed")
+        logger.exception("Reading the catalog failed")
         raise ModelNotAvailable(
-            "The project's catalog entry `model_release` could not be read; "
-            "the server log says why."
+            "The project's catalog entries `model_release` and `release_history` "
+            "could not be read; the server log says why."
         ) from error
     pinned = settings.model_version
     if pinned:
         try:
-            return ServedModel.of(releases.load(pinned), [])
+            return ServedModel.of(releases.load(pinned), [], histories)
         except InvalidRelease as error:
             raise ModelNotAvailable(
                 f"Release {pinned} (pinned by RFM_MODEL_VERSION) cannot be served: "
@@ -87,7 +126,7 @@ def load_served_model(settings: ApiSettings) -> ServedModel:
         ) from error
     for skip in skipped:
         logger.warning("Skipped release %s: %s", skip.version, skip.reason)
-    return ServedModel.of(release, skipped)
+    return ServedModel.of(release, skipped, histories)
 
 
 class ModelStore:

@@ -5,13 +5,16 @@ Every handler answers with ``json_response`` and every error is an HTTPException
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from rfm_segmentation.history import transitions
 from rfm_segmentation.segments import base_segment
 
 from .dependencies import CurrentModel, Store, batch_within_limit
@@ -19,9 +22,11 @@ from .model_store import ModelNotAvailable, ServedModel
 from .schemas import (
     BatchRequest,
     BatchResponse,
+    CustomerHistory,
     CustomerRFM,
     CustomerSegment,
     ErrorResponse,
+    MigrationsResponse,
     ModelInfo,
     SegmentResponse,
     SegmentsResponse,
@@ -133,6 +138,84 @@ async def customer(customer_id: str, model: CurrentModel) -> Response:
         )
     (row,) = customers.loc[[customer_id]].to_dict("records")
     return json_response({"customer_id": customer_id, **row})
+
+
+@api_router.get(
+    "/customers/{customer_id}/history",
+    response_model=CustomerHistory,
+    responses={404: _error("Unknown customer, or no history published")},
+)
+async def customer_history(customer_id: str, model: CurrentModel) -> Response:
+    """The customer's segment at each snapshot, by the served release's model."""
+    history = _history(model)
+    if customer_id not in history.index:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"Customer {customer_id[:128]!r} is not in the segment history of "
+            f"release {model.version}.",
+        )
+    rows = history.loc[[customer_id]].to_dict("records")
+    return json_response(
+        {"customer_id": customer_id, "model_version": model.version, "snapshots": rows}
+    )
+
+
+@api_router.get(
+    "/migrations",
+    response_model=MigrationsResponse,
+    responses={404: _error("Not a snapshot date, or no history published")},
+)
+async def migrations(
+    model: CurrentModel,
+    start: Annotated[
+        date | None,
+        Query(alias="from", description="A snapshot (default: the one before `to`)"),
+    ] = None,
+    end: Annotated[
+        date | None,
+        Query(alias="to", description="A later snapshot (default: the last)"),
+    ] = None,
+) -> Response:
+    """Customers moving between segments from one snapshot to another: counts and
+    shares from each segment (or `entered`) to each segment (or `left`)."""
+    history, snapshots = _history(model), model.snapshots
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and value.isoformat() not in snapshots:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                detail=f"{value} (`{name}`) is not a snapshot of release "
+                f"{model.version}; snapshots: {', '.join(snapshots)}.",
+            )
+    to = end.isoformat() if end else snapshots[-1]
+    earlier = [s for s in snapshots if s < to]
+    begin = start.isoformat() if start else (earlier[-1] if earlier else None)
+    if begin is None or begin >= to:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "from"),
+                    "msg": f"`from` must be a snapshot before `to` ({to})",
+                    "input": begin,
+                }
+            ]
+        )
+    table = transitions(history.reset_index(), begin, to)
+    return json_response(
+        {
+            "model_version": model.version,
+            "from": begin,
+            "to": to,
+            "snapshots": snapshots,
+            "transitions": table.to_dict("records"),
+        }
+    )
+
+
+def _history(model: ServedModel):
+    if model.history is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=model.history_note)
+    return model.history
 
 
 @api_router.get("/model", response_model=ModelInfo)

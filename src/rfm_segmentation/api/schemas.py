@@ -3,7 +3,7 @@ segment profile's own types (rfm_segmentation.profile) describe segments."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -131,6 +131,88 @@ class CustomerSegment(BaseModel):
     is_outlier: bool = Field(
         description="A feature lies beyond the model's outlier bounds"
     )
+
+
+class HistoryPoint(BaseModel):
+    snapshot: date = Field(description="Counts the purchases before this date")
+    recency: int
+    frequency: int
+    monetary: float
+    tenure: int
+    segment_name: str
+
+
+class CustomerHistory(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "17850",
+                    "model_version": "2026-11-24T09.03.44.123Z",
+                    "snapshots": [
+                        {
+                            "snapshot": "2011-11-01",
+                            "recency": 30,
+                            "frequency": 3,
+                            "monetary": 812.4,
+                            "tenure": 120,
+                            "segment_name": "At-Risk",
+                        },
+                        {
+                            "snapshot": "2011-12-01",
+                            "recency": 2,
+                            "frequency": 4,
+                            "monetary": 1040.0,
+                            "tenure": 150,
+                            "segment_name": "Champions",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    customer_id: str
+    model_version: str
+    snapshots: list[HistoryPoint] = Field(
+        description="From the first snapshot after the customer's first purchase"
+    )
+
+
+class Transition(BaseModel):
+    from_segment: str = Field(description="A segment, or `entered` (new since)")
+    to_segment: str = Field(description="A segment, or `left`")
+    customers: int
+    share: float = Field(description="Part of the from-segment's customers")
+
+
+class MigrationsResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_version": "2026-11-24T09.03.44.123Z",
+                    "from": "2011-11-01",
+                    "to": "2011-12-01",
+                    "snapshots": ["2011-10-01", "2011-11-01", "2011-12-01"],
+                    "transitions": [
+                        {
+                            "from_segment": "Champions",
+                            "to_segment": "At-Risk",
+                            "customers": 108,
+                            "share": 0.2151,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    model_version: str
+    from_: date = Field(alias="from")
+    to: date
+    snapshots: list[date] = Field(description="Every snapshot of the history")
+    transitions: list[Transition]
 
 
 class SkippedReleaseInfo(BaseModel):

@@ -1,0 +1,72 @@
+"""Clean transactions and the published release -> RFM at each snapshot -> segment
+history (published beside the release) -> migrations and figures."""
+
+from kedro.pipeline import Node, Pipeline
+
+from . import figures
+from .nodes import (
+    aggregate_snapshot_activity,
+    biggest_flows,
+    choose_snapshot_dates,
+    compute_snapshot_features,
+    segment_snapshots,
+    summarise_migrations,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                choose_snapshot_dates,
+                inputs=["customer_activity", "params:snapshots"],
+                outputs="snapshot_dates",
+                name="choose_snapshot_dates",
+            ),
+            Node(
+                aggregate_snapshot_activity,
+                inputs=["clean_transactions", "snapshot_dates"],
+                outputs="snapshot_activity",
+                name="aggregate_snapshot_activity",
+            ),
+            Node(
+                compute_snapshot_features,
+                inputs=["snapshot_activity", "snapshot_dates"],
+                outputs="snapshot_features",
+                name="compute_snapshot_features",
+            ),
+            Node(
+                segment_snapshots,
+                inputs=["snapshot_features", "model_release"],
+                outputs=["segment_history", "release_history"],
+                name="segment_snapshots",
+            ),
+            Node(
+                summarise_migrations,
+                inputs="segment_history",
+                outputs="segment_migrations",
+                name="summarise_migrations",
+            ),
+            Node(
+                biggest_flows,
+                inputs=["segment_migrations", "params:migrations.top_flows"],
+                outputs="migration_highlights",
+                name="biggest_flows",
+            ),
+            Node(
+                figures.migration_sankey,
+                inputs="segment_migrations",
+                outputs=["migration_sankey_plotly", "migration_sankey_png"],
+                name="plot_migration_sankey",
+            ),
+            Node(
+                figures.segment_sizes_over_time,
+                inputs="segment_history",
+                outputs=[
+                    "segment_sizes_over_time_plotly",
+                    "segment_sizes_over_time_png",
+                ],
+                name="plot_segment_sizes_over_time",
+            ),
+        ]
+    )
