@@ -28,7 +28,7 @@ import numpy as np
 from benchmarks.machine import describe
 from rfm_segmentation.api.app import create_app
 from rfm_segmentation.api.dependencies import CurrentModel
-from rfm_segmentation.api.schemas import CustomerRFM, batch_request_model
+from rfm_segmentation.api.schemas import BatchRequest, CustomerRFM
 
 REPORT = Path(__file__).resolve().parents[1] / "docs" / "api-benchmark.md"
 REFERENCE = {"recency": 15, "frequency": 2, "monetary": 350.75}
@@ -38,23 +38,26 @@ BATCH_SIZE = 10_000
 def create_benchmark_app():
     """The real app plus /baseline routes that call scikit-learn per request."""
     app = create_app()
-    batch_request = batch_request_model(BATCH_SIZE)
 
     @app.post("/baseline/segment")
     async def baseline_segment(customer: CustomerRFM, model: CurrentModel) -> dict:
         rfm = np.array([[customer.recency, customer.frequency, customer.monetary]])
-        label = int(model.pipeline.predict(rfm)[0])
-        return {"segment_name": model.segmenter.names[label], "cluster_label": label}
+        label = int(model.release.model.predict(rfm)[0])
+        return {
+            "segment_name": model.release.profile.names[label],
+            "cluster_label": label,
+        }
 
     @app.post("/baseline/segment/batch")
-    async def baseline_batch(body: batch_request, model: CurrentModel) -> dict:  # type: ignore[valid-type]
+    async def baseline_batch(body: BatchRequest, model: CurrentModel) -> dict:
         rfm = np.array([[c.recency, c.frequency, c.monetary] for c in body.customers])
-        labels = model.pipeline.predict(rfm).tolist()
+        labels = model.release.model.predict(rfm).tolist()
+        names = model.release.profile.names
         return {
             "results": [
                 {
                     "customer_id": c.customer_id,
-                    "segment_name": model.segmenter.names[label],
+                    "segment_name": names[label],
                     "cluster_label": label,
                 }
                 for c, label in zip(body.customers, labels, strict=True)
@@ -172,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="load per endpoint")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batch-connections", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=REPORT)
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)
@@ -247,8 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(table))
     print(summary)
     machine = describe(["fastapi", "uvicorn", "pydantic", "scikit-learn", "numpy"])
-    REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(
+    args.output.parent.mkdir(exist_ok=True)
+    args.output.write_text(
         "# API load benchmark\n\n"
         "Written by `make bench-api` (`python -m benchmarks.api_load`); do not edit by hand.\n\n"
         f"uvicorn with 1 worker on 127.0.0.1; the load generator (asyncio, keep-alive HTTP/1.1) "

@@ -34,6 +34,7 @@ ENGINES = {
     "seed_baseline": "seed-style baseline (pandas `groupby.agg` with a lambda)",
 }
 GOAL_SPEEDUP, GOAL_RSS_GIB = 5.0, 1.5
+GOAL_SNAPSHOT_RATIO = 2.0
 
 
 @dataclass
@@ -89,6 +90,26 @@ def measure(engine: str, rows: int, file_format: str, repeat: int) -> Measuremen
     )
 
 
+def snapshot_cost(rows: int, repeat: int) -> dict[str, float]:
+    """The 12-snapshot step against the single-snapshot feature step, in a fresh
+    process (benchmarks/snapshot_step.py)."""
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.snapshot_step",
+            str(input_file(rows, "parquet")),
+            "--repeat",
+            str(repeat),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return {"rows": rows, **json.loads(child.stdout.strip().splitlines()[-1])}
+
+
 def kedro_run_on_real_data() -> float | None:
     """Seconds for `kedro run` (all four pipelines) on the UCI file, in a project copy."""
     if not REAL_DATA.exists():
@@ -118,6 +139,7 @@ def report(
     large: Measurement | None,
     real_run: float | None,
     repeat: int,
+    snapshots: dict[str, float],
 ) -> str:
     baseline = {
         (m.rows, m.file_format): m for m in measurements if m.engine == "seed_baseline"
@@ -151,8 +173,18 @@ def report(
         if large
         else ""
     )
+    ratio = snapshots["ratio"]
+    snapshot_text = (
+        f"At {snapshots['rows']:,} Parquet rows, {snapshots['snapshots']} snapshots "
+        f"(aggregation in one pass, then accumulated per customer) take "
+        f"{snapshots['snapshots_seconds']:.2f} s against {snapshots['single_seconds']:.2f} s "
+        f"for the single-snapshot feature step on the same clean transactions: "
+        f"**{ratio:.2f}x** (goal <= {GOAL_SNAPSHOT_RATIO:.0f}x: "
+        f"{'met' if ratio <= GOAL_SNAPSHOT_RATIO else 'not met'}; medians of {repeat} "
+        "runs, alternating, in one process)."
+    )
     real = (
-        f"`kedro run` (all four pipelines, k selection included) on the real UCI file "
+        f"`kedro run` (all five pipelines, k selection included) on the real UCI file "
         f"(541,909 rows): {real_run:.1f} s."
         if real_run
         else "The real UCI file was not on this machine: no end-to-end run on it."
@@ -177,6 +209,10 @@ def report(
             verdict,
             "",
             completes,
+            "",
+            "## Segments over time",
+            "",
+            snapshot_text,
             "",
             real,
             "",
@@ -210,6 +246,12 @@ def main(argv: list[str] | None = None) -> None:
         default=30_000_000,
         help="rows the default path must get through once (0: skip)",
     )
+    parser.add_argument(
+        "--snapshot-rows",
+        type=int,
+        default=None,
+        help="rows for the snapshot cost (default: the largest of --rows)",
+    )
     parser.add_argument("--output", type=Path, default=REPORT)
     parser.add_argument(
         "--real-data",
@@ -230,8 +272,10 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 measurements.append(m)
     large = measure("polars", args.completes, "parquet", 1) if args.completes else None
+    snapshots = snapshot_cost(args.snapshot_rows or max(args.rows), args.repeat)
+    print(f"snapshots: {snapshots}", flush=True)
     real_run = kedro_run_on_real_data() if args.real_data else None
-    text = report(measurements, large, real_run, args.repeat)
+    text = report(measurements, large, real_run, args.repeat, snapshots)
     args.output.write_text(text)
     print(text)
 

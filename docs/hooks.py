@@ -3,6 +3,7 @@ generated from the code itself, so the docs cannot drift from it.
 
     <!-- generated:segments -->   the four segments, from rfm_segmentation.segments
     <!-- generated:rules -->      their naming rules, with conf/base's thresholds
+    <!-- generated:uci_highlights --> the biggest migrations on the real data (make docs-figures)
     <!-- generated:lineage -->    a Mermaid diagram of the registered pipelines
     <!-- generated:catalog -->    the entries of conf/base/catalog.yml
     <!-- generated:api -->        every endpoint of the app's OpenAPI schema
@@ -50,6 +51,13 @@ def rules() -> str:
         (ROOT / "conf/base/parameters_clustering.yml").read_text()
     )
     return rules_markdown(**parameters["naming"])
+
+
+def uci_highlights() -> str:
+    import pandas as pd  # noqa: PLC0415
+
+    flows = pd.read_csv(ROOT / "docs/img/uci_migration_highlights.csv")
+    return "\n".join(f"- {sentence}" for sentence in flows["summary"])
 
 
 def lineage() -> str:
@@ -130,6 +138,7 @@ def _example(openapi: dict[str, Any], schema: dict[str, Any]) -> Any:
 GENERATORS = {
     "segments": segments,
     "rules": rules,
+    "uci_highlights": uci_highlights,
     "lineage": lineage,
     "catalog": catalog,
     "api": api,

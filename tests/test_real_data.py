@@ -122,3 +122,22 @@ def test_every_name_holds_its_rules_new_customers_are_new_and_the_model_is_stabl
     assert new.tenure.median < profile.population_tenure_median / 2
     assert profile.stability.seeds_ari >= 0.95  # across 5 seeds
     assert profile.stability.runs == 10
+
+
+def test_twelve_month_ends_the_last_months_migrations_and_the_sankey(uci_project):
+    history = pd.read_parquet(
+        uci_project / "data/07_model_output/segment_history.parquet"
+    )
+    snapshots = sorted(history["snapshot"].unique())
+    assert snapshots == [f"2011-{month:02d}-01" for month in range(1, 13)]
+    assert history.groupby("snapshot").size().is_monotonic_increasing
+    assert history.loc[
+        history["snapshot"] == "2011-12-01", "customer_id"
+    ].nunique() == (
+        4338 - 41  # customers whose first purchase is in December 2011
+    )
+    migrations = pd.read_csv(uci_project / "data/08_reporting/segment_migrations.csv")
+    last = migrations[migrations["to"] == "2011-12-01"]
+    assert set(last["from"]) == {"2011-11-01"}
+    assert last["customers"].sum() == history["snapshot"].eq("2011-12-01").sum()
+    assert (uci_project / "data/08_reporting/migration_sankey.png").stat().st_size > 0
