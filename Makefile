@@ -13,7 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: all install data download run serve viz viz-build jupyter docs docs-serve docker bench bench-api test test-fast lint format clean lock
+.PHONY: all install data download run serve viz viz-build jupyter docs docs-serve docs-figures docker bench bench-api spark-cluster test test-fast lint format clean lock
 
 all: run ## set up, write the default data if absent, run every pipeline
 
@@ -55,6 +55,9 @@ jupyter: $(INSTALLED) ## JupyterLab with the Kedro catalog (kedro jupyter lab)
 docs: $(INSTALLED) ## build the documentation site (mkdocs --strict) into site/
 	$(BIN)/mkdocs build --strict
 
+docs-figures: $(INSTALLED) ## redraw the docs' figures of the real UCI data (needs ../shared/data)
+	$(BIN)/python -m docs.real_data_figures
+
 docs-serve: $(INSTALLED) ## serve the documentation on 127.0.0.1:8001
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
@@ -66,6 +69,9 @@ bench: $(INSTALLED) ## feature step on every engine at 1M and 10M rows -> docs/b
 
 bench-api: $(INSTALLED) ## load-test the API against a scikit-learn baseline (needs make all)
 	$(BIN)/python -m benchmarks.api_load
+
+spark-cluster: run ## kedro run --env spark on a local standalone cluster (a master, 2 workers); same segments?
+	$(BIN)/python -m rfm_segmentation.spark_cluster --compare
 
 lint: $(INSTALLED) ## ruff check and format check
 	$(BIN)/ruff check .

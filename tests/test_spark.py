@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from rfm_segmentation.slices import feature_pipeline, pipeline_of, run_slice
+from rfm_segmentation.spark_cluster import run_on_cluster, standalone_cluster
 
 from .support import read_segments, run_kedro
 
@@ -97,3 +98,17 @@ def test_kedro_run_env_spark_writes_the_same_segments(
         read_segments(project), read_segments(trained_project)
     )
     assert (project / "data/02_intermediate/spark/clean_transactions.parquet").is_dir()
+
+
+def test_a_standalone_cluster_of_two_workers_gives_the_default_segments(
+    trained_project, project_factory, small_transactions
+):
+    """Moving to a cluster is configuration only: a master and two workers on
+    127.0.0.1, `kedro run --env spark --params spark_master=<its URL>`."""
+    project = project_factory(small_transactions)
+    with standalone_cluster(workers=2) as master:
+        assert master.startswith("spark://127.0.0.1:")
+        run_on_cluster(project, master)
+    pd.testing.assert_frame_equal(
+        read_segments(project), read_segments(trained_project)
+    )
