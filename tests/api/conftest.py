@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -45,9 +46,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_uvicorn(project: Path, **env: str) -> tuple[subprocess.Popen, str]:
+def start_uvicorn(
+    project: Path, stdout: IO[str] | None = None, **env: str
+) -> tuple[subprocess.Popen, str]:
     """``uvicorn rfm_segmentation.api.app:app`` as a separate process on 127.0.0.1,
-    ready to answer."""
+    ready to answer; its stdout (the API's log lines) to ``stdout`` or nowhere."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -67,7 +70,7 @@ def start_uvicorn(project: Path, **env: str) -> tuple[subprocess.Popen, str]:
             "KEDRO_DISABLE_TELEMETRY": "true",
             **env,
         },
-        stdout=subprocess.DEVNULL,
+        stdout=stdout or subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -3,6 +3,8 @@ generating requests from the app's own OpenAPI schema."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 import schemathesis
@@ -10,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rfm_segmentation.segments import SEGMENT_NAMES
+
+from .conftest import start_uvicorn
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +25,42 @@ def test_reference_request_over_http(live_server):
     )
     assert response.status_code == 200
     assert response.json()["segment_name"] in SEGMENT_NAMES
+
+
+def test_one_json_access_line_per_request_all_written_by_shutdown(
+    trained_project, tmp_path
+):
+    log = tmp_path / "stdout.log"
+    with log.open("w") as stdout:
+        server, url = start_uvicorn(trained_project, stdout=stdout)
+        try:
+            for number in range(20):
+                httpx.post(
+                    f"{url}/api/v1/segment",
+                    json={"recency": number, "frequency": 2, "monetary": 350.75},
+                    headers={"X-Request-ID": f"good-{number}"},
+                )
+            httpx.post(
+                f"{url}/api/v1/segment",
+                json={"recency": -1},
+                headers={"X-Request-ID": "bad-1"},
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    access = [
+        json.loads(line)
+        for line in log.read_text().splitlines()
+        if "good-" in line or "bad-1" in line
+    ]  # a line in another format (Kedro's rich logging) would not parse
+    assert [line["request_id"] for line in access] == [
+        *(f"good-{number}" for number in range(20)),
+        "bad-1",
+    ]
+    assert {line["status"] for line in access[:20]} == {200}
+    assert access[-1]["status"] == 422
+    assert all(line["path"] == "/api/v1/segment" for line in access)
+    assert all(line["latency_ms"] >= 0 for line in access)
 
 
 API_KEY = "schemathesis-key"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,9 +16,11 @@ from fastapi.responses import JSONResponse
 
 from rfm_segmentation import __version__
 
-from .access_log import AccessLogMiddleware
+from .access_log import AccessLogMiddleware, api_logging
+from .bodies import body_schemas
 from .body_limit import BodyLimitMiddleware
 from .dependencies import require_api_key
+from .fast_path import FastSegmentPath
 from .model_store import ModelNotAvailable, ModelStore
 from .routes import ErrorResponse, api_router, health_router
 from .settings import ApiSettings
@@ -42,14 +43,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _plain_logging()
-        try:
-            await store.reload()
-        except ModelNotAvailable:
-            logger.warning(
-                "Starting without a model: /ready answers 503 until a reload works"
-            )
-        yield
+        with api_logging():
+            try:
+                await store.reload()
+            except ModelNotAvailable:
+                logger.warning(
+                    "Starting without a model: /ready answers 503 until a reload works"
+                )
+            yield
 
     app = FastAPI(
         title="rfm-segmentation",
@@ -58,6 +59,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings, app.state.store = settings, store
+    app.state.api_key = (
+        settings.api_key.get_secret_value().encode() if settings.api_key else b""
+    )
+    app.add_middleware(FastSegmentPath, store=store, api_key=app.state.api_key)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.body_limit)
     if settings.cors_origins:
         app.add_middleware(
@@ -84,33 +89,25 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         if keyed
         else {},
     )
-    app.openapi = _with_batch_limit(app.openapi, settings.batch_max)
+    app.openapi = _with_request_bodies(app.openapi, settings.batch_max)
     return app
 
 
-def _with_batch_limit(
+def _with_request_bodies(
     openapi: Callable[[], dict[str, Any]], batch_max: int
 ) -> Callable[[], dict[str, Any]]:
-    """The OpenAPI schema, with the configured batch maximum shown on BatchRequest."""
+    """The OpenAPI schema with the request bodies' schemas, which the routes read
+    themselves (see ``bodies``), and the configured batch maximum on BatchRequest."""
 
     def schema() -> dict[str, Any]:
         document = openapi()
-        customers = document["components"]["schemas"]["BatchRequest"]["properties"]
-        customers["customers"]["maxItems"] = batch_max
+        if "BatchRequest" not in document["components"]["schemas"]:  # cached
+            document["components"]["schemas"].update(body_schemas())
+            customers = document["components"]["schemas"]["BatchRequest"]
+            customers["properties"]["customers"]["maxItems"] = batch_max
         return document
 
     return schema
-
-
-def _plain_logging() -> None:
-    """API logs as plain lines on stdout, one per record."""
-    api_logger = logging.getLogger("rfm_segmentation.api")
-    if not api_logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        api_logger.addHandler(handler)
-        api_logger.setLevel(logging.INFO)
-        api_logger.propagate = False
 
 
 async def _validation_error(

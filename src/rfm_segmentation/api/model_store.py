@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from rfm_segmentation.release import (
     ReleaseFolder,
     SkippedRelease,
 )
+from rfm_segmentation.segments import base_segment
 
 from .settings import ApiSettings
 
@@ -60,6 +62,11 @@ class ServedModel:
         segmenter = Segmenter.from_model(release.model, limits[:, 0], limits[:, 1])
         history, note = _history_of(release.version, histories)
         return cls(release, segmenter, tuple(skipped), history, note)
+
+    @cached_property
+    def strategies(self) -> tuple[str, ...]:
+        """Each cluster label's segment strategy, looked up once."""
+        return tuple(base_segment(name).strategy for name in self.release.profile.names)
 
     @property
     def snapshots(self) -> list[str]:

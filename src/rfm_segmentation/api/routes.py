@@ -10,20 +10,18 @@ from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from rfm_segmentation.history import transitions
-from rfm_segmentation.segments import base_segment
 
-from .dependencies import CurrentModel, Store, batch_within_limit
+from .bodies import BATCH, CUSTOMER, json_body, read_batch, read_customer
+from .dependencies import CurrentModel, Store
 from .model_store import ModelNotAvailable, ServedModel
 from .schemas import (
-    BatchRequest,
     BatchResponse,
     CustomerHistory,
-    CustomerRFM,
     CustomerSegment,
     ErrorResponse,
     MigrationsResponse,
@@ -31,7 +29,9 @@ from .schemas import (
     SegmentResponse,
     SegmentsResponse,
     Status,
+    ValidationErrorResponse,
 )
+from .segment_answers import segment_answer
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -42,6 +42,11 @@ NOT_READY = {503: _error("No model loaded yet; the detail says what to run")}
 BODY_ERRORS = {
     400: _error("The body could not be read (not UTF-8, or cut off)"),
     413: _error("The body is larger than RFM_MAX_BODY_BYTES"),
+    422: {
+        "model": ValidationErrorResponse,
+        "description": "The body is not valid JSON of the documented shape; each "
+        "problem names its location, type and rule, quoting a short excerpt",
+    },
 }
 
 health_router = APIRouter(tags=["health"])
@@ -62,37 +67,30 @@ async def ready(store: Store) -> Response:
     return json_response({"status": "ready", "model_version": store.current.version})
 
 
-@api_router.post("/segment", response_model=SegmentResponse, responses=BODY_ERRORS)
-async def segment(customer: CustomerRFM, model: CurrentModel) -> Response:
+@api_router.post(
+    "/segment",
+    response_model=SegmentResponse,
+    responses=BODY_ERRORS,
+    openapi_extra=json_body(CUSTOMER),
+)
+async def segment(request: Request, model: CurrentModel) -> Response:
     """The segment of one customer's recency, frequency and monetary value."""
-    rfm = np.array([[customer.recency, customer.frequency, customer.monetary]])
-    label = int(model.segmenter.predict(rfm)[0])
-    name = model.release.profile.names[label]
-    return json_response(
-        {
-            "segment_name": name,
-            "cluster_label": label,
-            "outside_training_range": bool(
-                model.segmenter.outside_training_range(rfm)[0]
-            ),
-            "strategy": base_segment(name).strategy,
-            "model_version": model.version,
-        }
-    )
+    return json_response(segment_answer(read_customer(await request.body()), model))
 
 
 @api_router.post(
     "/segment/batch",
     response_model=BatchResponse,
     responses=BODY_ERRORS,
-    dependencies=[Depends(batch_within_limit)],
+    openapi_extra=json_body(BATCH),
 )
-async def segment_batch(body: BatchRequest, model: CurrentModel) -> Response:
+async def segment_batch(request: Request, model: CurrentModel) -> Response:
     """Segments of up to RFM_BATCH_MAX customers (10,000 by default), answered in
     request order. A longer batch is refused before any item is validated."""
-    customers = body.customers
+    batch_max = request.app.state.settings.batch_max
+    customers = read_batch(await request.body(), batch_max)["customers"]
     rfm = np.array(
-        [[c.recency, c.frequency, c.monetary] for c in customers], dtype=float
+        [(c["recency"], c["frequency"], c["monetary"]) for c in customers], dtype=float
     )
     labels = model.segmenter.predict(rfm).tolist()
     outside = model.segmenter.outside_training_range(rfm).tolist()
@@ -102,7 +100,7 @@ async def segment_batch(body: BatchRequest, model: CurrentModel) -> Response:
             "model_version": model.version,
             "results": [
                 {
-                    "customer_id": c.customer_id,
+                    "customer_id": c.get("customer_id"),
                     "segment_name": names[label],
                     "cluster_label": label,
                     "outside_training_range": out,

@@ -1,12 +1,14 @@
 """Request and response bodies. Validation lives here, not in the handlers; the
-segment profile's own types (rfm_segmentation.profile) describe segments."""
+segment profile's own types (rfm_segmentation.profile) describe segments. Request
+bodies are TypedDicts: validated from bytes into plain dicts (see ``bodies``)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
+from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
 
 from rfm_segmentation.profile import (
     FeatureRanges,
@@ -38,12 +40,11 @@ Monetary = Annotated[
 CustomerId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class CustomerRFM(BaseModel):
+@with_config(
+    ConfigDict(extra="forbid", json_schema_extra={"examples": [REFERENCE_REQUEST]})
+)
+class CustomerRFM(TypedDict):
     """One customer's recency, frequency and monetary value."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [REFERENCE_REQUEST]}
-    )
 
     recency: Recency
     frequency: Frequency
@@ -78,13 +79,14 @@ class SegmentResponse(SegmentAssignment):
     model_version: str
 
 
-class BatchCustomer(CustomerRFM):
-    model_config = ConfigDict(
+@with_config(
+    ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"customer_id": "17850", **REFERENCE_REQUEST}]},
     )
-
-    customer_id: CustomerId | None = None
+)
+class BatchCustomer(CustomerRFM):
+    customer_id: NotRequired[CustomerId | None]
 
 
 class BatchResult(SegmentAssignment):
@@ -98,17 +100,18 @@ class BatchResponse(BaseModel):
     )
 
 
-class BatchRequest(BaseModel):
-    """Up to RFM_BATCH_MAX customers; the length is checked before any item is."""
-
-    model_config = ConfigDict(
+@with_config(
+    ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [{"customers": [{"customer_id": "17850", **REFERENCE_REQUEST}]}]
         },
     )
+)
+class BatchRequest(TypedDict):
+    """Up to RFM_BATCH_MAX customers; the length is checked before any item is."""
 
-    customers: list[BatchCustomer] = Field(min_length=1)
+    customers: Annotated[list[BatchCustomer], Field(min_length=1)]
 
 
 class SegmentsResponse(BaseModel):
@@ -244,3 +247,15 @@ class Status(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class ValidationProblem(BaseModel):
+    type: str = Field(description="The rule broken, e.g. `greater_than_equal`")
+    loc: list[str | int] = Field(description="Where: `body`, then keys and indexes")
+    msg: str
+    input: Any = Field(None, description="The value, or a short excerpt of it")
+    ctx: dict[str, Any] | None = Field(None, description="The rule's parameters")
+
+
+class ValidationErrorResponse(BaseModel):
+    detail: list[ValidationProblem]
