@@ -166,3 +166,36 @@ class Segmenter:
     def outside_training_range(self, rfm: np.ndarray) -> np.ndarray:
         """(n,) True where any feature lies outside what the model was trained on."""
         return ((rfm < self.low) | (rfm > self.high)).any(axis=1)
+
+    def assign_one(self, rfm: tuple[float, float, float]) -> tuple[int, bool]:
+        """``predict`` and ``outside_training_range`` of one customer in plain floats
+        (on one row, numpy's per-call overhead is most of the cost): the same
+        operations in the same order, so the same label."""
+        upper, mean, scale, centroids, low, high = self._as_floats
+        point = [
+            (float(self.transform(min(value, bound))) - centre) / spread
+            for value, bound, centre, spread in zip(
+                rfm, upper, mean, scale, strict=True
+            )
+        ]
+        distances = [
+            sum((p - c) ** 2 for p, c in zip(point, centroid, strict=True))
+            for centroid in centroids
+        ]
+        label = distances.index(min(distances))
+        outside = any(
+            not lo <= value <= hi for value, lo, hi in zip(rfm, low, high, strict=True)
+        )
+        return label, outside
+
+    @functools.cached_property
+    def _as_floats(self) -> tuple:
+        upper = np.broadcast_to(self.clip(np.full((1, 3), np.inf))[0], 3)
+        return (
+            tuple(upper.tolist()),
+            tuple(self.mean.tolist()),
+            tuple(self.scale.tolist()),
+            tuple(tuple(row) for row in self.centroids.tolist()),
+            tuple(self.low.tolist()),
+            tuple(self.high.tolist()),
+        )

@@ -38,11 +38,83 @@ def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
     return f"{_PROCESS_ID}-{next(_request_numbers):x}"
 
 
-class AccessLogMiddleware:
-    """Pure ASGI (no per-request task or body buffering, unlike BaseHTTPMiddleware)."""
+class LogLines:
+    """Lines for stdout: appending one wakes nothing; while ``writing``, a thread
+    writes what has gathered every ``interval`` seconds in one write, and the rest
+    when it stops."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, stream: TextIO | None = None, interval: float = 0.05) -> None:
+        self.lines: deque[str] = deque(maxlen=1_000_000)  # bounded if never written
+        self.stream, self.interval = stream, interval
+        self.append = self.lines.append
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        stop = threading.Event()
+        writer = threading.Thread(
+            target=self._write_until, args=(stop,), name="api-log-writer", daemon=True
+        )
+        writer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            writer.join()
+
+    def _write_until(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
+            self._write_waiting()
+        self._write_waiting()
+
+    def _write_waiting(self) -> None:
+        batch = []
+        while self.lines:
+            batch.append(self.lines.popleft())
+        if batch:
+            stream = self.stream or sys.stdout
+            stream.write("\n".join(batch) + "\n")
+            stream.flush()
+
+
+class _LinesHandler(logging.Handler):
+    def __init__(self, lines: LogLines) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+@contextmanager
+def api_logging(lines: LogLines) -> Iterator[None]:
+    """The ``rfm_segmentation.api`` logger's records as plain lines among ``lines``,
+    written while this lasts; every line is written before it exits."""
+    api_logger = logging.getLogger(API_LOGGER)
+    handler = _LinesHandler(lines)
+    propagate, level = api_logger.propagate, api_logger.level
+    api_logger.addHandler(handler)
+    api_logger.setLevel(logging.INFO)
+    api_logger.propagate = False
+    try:
+        with lines.writing():
+            yield
+    finally:
+        api_logger.removeHandler(handler)
+        api_logger.propagate, api_logger.level = propagate, level
+
+
+class AccessLogMiddleware:
+    """Pure ASGI (no per-request task or body buffering, unlike BaseHTTPMiddleware).
+
+    The line goes straight to ``lines``, skipping a LogRecord per request; the
+    ``rfm_segmentation.api.access`` logger's level still switches it off."""
+
+    def __init__(self, app: ASGIApp, lines: LogLines) -> None:
+        self.app, self.lines = app, lines
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,73 +138,17 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            logger.info(
-                orjson.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                    }
-                ).decode()
-            )
-
-
-class _LineBuffer(logging.Handler):
-    """Appends each record's line to a deque, which wakes no thread; a writer thread
-    empties it every ``interval`` seconds in one write, and once more on ``close``."""
-
-    def __init__(self, stream: TextIO, interval: float) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter("%(message)s"))
-        self.lines: deque[str] = deque()
-        self.stream, self.interval = stream, interval
-        self.closing = threading.Event()
-        self.writer = threading.Thread(
-            target=self._write_until_closed, name="api-log-writer", daemon=True
-        )
-        self.writer.start()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.lines.append(self.format(record))
-        except Exception:
-            self.handleError(record)
-
-    def _write_until_closed(self) -> None:
-        while not self.closing.wait(self.interval):
-            self._write_waiting()
-        self._write_waiting()
-
-    def _write_waiting(self) -> None:
-        batch = []
-        while self.lines:
-            batch.append(self.lines.popleft())
-        if batch:
-            self.stream.write("\n".join(batch) + "\n")
-            self.stream.flush()
-
-    def close(self) -> None:
-        self.closing.set()
-        self.writer.join()
-        super().close()
-
-
-@contextmanager
-def api_logging(stream: TextIO | None = None, interval: float = 0.05) -> Iterator[None]:
-    """The API's records as plain lines on stdout, one per record. A request only
-    appends its line to a buffer; a background thread writes what has gathered every
-    ``interval`` seconds. Every line is written before this exits."""
-    api_logger = logging.getLogger(API_LOGGER)
-    handler = _LineBuffer(stream or sys.stdout, interval)
-    propagate, level = api_logger.propagate, api_logger.level
-    api_logger.addHandler(handler)
-    api_logger.setLevel(logging.INFO)
-    api_logger.propagate = False
-    try:
-        yield
-    finally:
-        api_logger.removeHandler(handler)
-        api_logger.propagate, api_logger.level = propagate, level
-        handler.close()
+            if logger.isEnabledFor(logging.INFO):
+                self.lines.append(
+                    orjson.dumps(
+                        {
+                            "request_id": request_id,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "latency_ms": round(
+                                (time.perf_counter() - started) * 1000, 3
+                            ),
+                        }
+                    ).decode()
+                )

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from rfm_segmentation import __version__
 
-from .access_log import AccessLogMiddleware, api_logging
+from .access_log import AccessLogMiddleware, LogLines, api_logging
 from .bodies import body_schemas
 from .body_limit import BodyLimitMiddleware
 from .dependencies import require_api_key
@@ -40,10 +40,11 @@ EXCERPT_CHARS = 80  # how much of a rejected input a 422 answer quotes
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings.from_env()
     store = ModelStore(settings)
+    lines = LogLines()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with api_logging():
+        with api_logging(lines):
             try:
                 await store.reload()
             except ModelNotAvailable:
@@ -72,7 +73,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(AccessLogMiddleware, lines=lines)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _internal_error)
     app.include_router(health_router)
