@@ -5,7 +5,7 @@ prints one JSON line: seconds for the step (after imports and, for Spark, sessio
 start), customers found, and the peak RSS of Spark's JVM (0 for other engines).
 
 The project's engines run the nodes as the pipelines do, including saving the clean
-transactions and reading them back through the catalog's dataset classes.
+transactions and reading them back through the dataset their catalog names.
 """
 
 from __future__ import annotations
@@ -22,12 +22,20 @@ import pandas as pd
 import polars as pl
 from kedro.config import OmegaConfigLoader
 from kedro.io import AbstractDataset
-from kedro_datasets.pandas import ParquetDataset
-from kedro_datasets.polars import LazyPolarsDataset
 
 from rfm_segmentation.slices import feature_pipeline, run_slice
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def clean_dataset(env: str, filepath: Path) -> AbstractDataset:
+    """The ``clean_transactions`` entry of the catalog of ``env``, at ``filepath``."""
+    entry = OmegaConfigLoader(str(CONF), base_env="base", default_run_env=env)[
+        "catalog"
+    ]["clean_transactions"]
+    return AbstractDataset.from_config(
+        "clean_transactions", {**entry, "filepath": str(filepath)}
+    )
 
 
 def project_feature_step(raw: Any, clean_dataset: AbstractDataset) -> pd.DataFrame:
@@ -68,10 +76,9 @@ def read_pandas(path: Path) -> pd.DataFrame:
 
 
 def run(engine: str, path: Path, workdir: Path) -> tuple[float, int, int]:
-    clean_path = str(workdir / "clean_transactions.parquet")
+    clean_path = workdir / "clean_transactions.parquet"
     if engine == "spark":
-        from kedro_datasets.spark import SparkDatasetV2  # noqa: PLC0415 - optional dependency
-        from pyspark.sql import SparkSession  # noqa: PLC0415
+        from pyspark.sql import SparkSession  # noqa: PLC0415 - optional dependency
 
         spark = (
             SparkSession.builder.master("local[*]")
@@ -90,20 +97,15 @@ def run(engine: str, path: Path, workdir: Path) -> tuple[float, int, int]:
         raw = (
             pl.scan_parquet(path) if parquet else pl.scan_csv(path, infer_schema=False)
         )
-        result = project_feature_step(
-            raw, LazyPolarsDataset(filepath=clean_path, file_format="parquet")
-        )
+        result = project_feature_step(raw, clean_dataset("base", clean_path))
     elif engine == "pandas":
         result = project_feature_step(
-            read_pandas(path), ParquetDataset(filepath=clean_path)
+            read_pandas(path), clean_dataset("pandas", clean_path)
         )
     elif engine == "spark":
         reader = spark.read if parquet else spark.read.option("header", True)
         raw = reader.parquet(str(path)) if parquet else reader.csv(str(path))
-        dataset = SparkDatasetV2(
-            filepath=clean_path, file_format="parquet", save_args={"mode": "overwrite"}
-        )
-        result = project_feature_step(raw, dataset)
+        result = project_feature_step(raw, clean_dataset("spark", clean_path))
     else:
         raise ValueError(f"unknown engine {engine!r}")
     seconds = time.perf_counter() - started
