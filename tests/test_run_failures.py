@@ -11,9 +11,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from .support import read_segments, run_kedro
+from .support import read_segments, run_kedro, source_id
 
-HEADER = "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+SOURCE_ID = source_id()
+HEADER = f"InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,{SOURCE_ID}\n"
 
 
 def kedro_run(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -93,7 +94,7 @@ def test_a_latin1_file_is_reported_as_such_and_reads_with_its_encoding(
         project,
         runtime_params={"raw_transactions_path": str(path), "encoding": "latin-1"},
     )
-    assert "99999" in set(read_segments(project)["CustomerID"])
+    assert "99999" in set(read_segments(project)[SOURCE_ID])
 
 
 def test_a_truncated_gzip_is_reported_as_cut_off(project_factory, small_transactions):
@@ -133,12 +134,10 @@ def test_data_that_cannot_be_segmented_gets_one_sentence(
 
 @pytest.mark.parametrize("env", [None, "pandas"])
 def test_na_null_and_none_are_customer_ids(project_factory, small_transactions, env):
-    text = small_transactions.with_columns(pl.col("CustomerID").cast(pl.String))
-    ids = text["CustomerID"].drop_nulls().unique().sort().head(3)
+    text = small_transactions.with_columns(pl.col(SOURCE_ID).cast(pl.String))
+    ids = text[SOURCE_ID].drop_nulls().unique().sort().head(3)
     renamed = text.with_columns(
-        pl.col("CustomerID").replace(
-            dict(zip(ids, ["NA", "null", "None"], strict=True))
-        )
+        pl.col(SOURCE_ID).replace(dict(zip(ids, ["NA", "null", "None"], strict=True)))
     )
     project = project_factory(renamed)
     run_kedro(
@@ -146,4 +145,4 @@ def test_na_null_and_none_are_customer_ids(project_factory, small_transactions, 
         env=env,
         pipeline_names=["data_processing", "feature_engineering", "clustering"],
     )
-    assert {"NA", "null", "None"} <= set(read_segments(project)["CustomerID"])
+    assert {"NA", "null", "None"} <= set(read_segments(project)[SOURCE_ID])

@@ -15,7 +15,9 @@ from rfm_segmentation.segments import RULES, SEGMENT_NAMES, base_segment
 from rfm_segmentation.slices import pipeline_of, run_slice
 from rfm_segmentation.synthetic_data import SHAPES, generate_transactions
 
-from .support import base_parameters
+from .support import base_parameters, source_id
+
+SOURCE_ID = source_id()
 
 ROWS = 100_000  # about 850 customers
 
@@ -94,11 +96,11 @@ def test_a_shop_with_few_customers_still_names_them_truly():
 
 def test_a_sprinkle_of_absurd_spenders_changes_no_other_name_and_is_flagged():
     raw = shop("uci_like", 1)
-    customers = raw["CustomerID"].drop_nulls().unique().sort()
+    customers = raw[SOURCE_ID].drop_nulls().unique().sort()
     absurd = customers.gather([10, 400]).to_list()  # two of about 850
-    first_line = pl.int_range(pl.len()).over("CustomerID") == 0
+    first_line = pl.int_range(pl.len()).over(SOURCE_ID) == 0
     sprinkled = raw.with_columns(
-        pl.when(pl.col("CustomerID").is_in(absurd) & first_line)
+        pl.when(pl.col(SOURCE_ID).is_in(absurd) & first_line)
         .then(pl.lit("1e15"))
         .otherwise(pl.col("UnitPrice"))
         .alias("UnitPrice")
