@@ -13,7 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: all install data download run serve viz viz-build jupyter docs docs-serve docs-figures docker bench bench-api spark-cluster test test-fast lint format clean lock
+.PHONY: all install data download run serve viz viz-build jupyter docs docs-serve docs-figures docker bench bench-api spark-cluster spark-connect test test-fast lint format clean lock
 
 all: run ## set up, write the default data if absent, run every pipeline
 
@@ -72,6 +72,9 @@ bench-api: $(INSTALLED) ## load-test the API against a scikit-learn baseline (ne
 
 spark-cluster: run ## kedro run --env spark on a local standalone cluster (a master, 2 workers); same segments?
 	$(BIN)/python -m rfm_segmentation.spark_cluster --compare
+
+spark-connect: run ## kedro run --env spark through a local Spark Connect server; same segments?
+	$(BIN)/python -m rfm_segmentation.spark_cluster --connect --compare
 
 lint: $(INSTALLED) ## ruff check and format check
 	$(BIN)/ruff check .

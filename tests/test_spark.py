@@ -10,7 +10,11 @@ import polars as pl
 import pytest
 
 from rfm_segmentation.slices import feature_pipeline, pipeline_of, run_slice
-from rfm_segmentation.spark_cluster import run_on_cluster, standalone_cluster
+from rfm_segmentation.spark_cluster import (
+    connect_server,
+    run_on_cluster,
+    standalone_cluster,
+)
 
 from .support import read_segments, run_kedro
 
@@ -109,6 +113,19 @@ def test_a_standalone_cluster_of_two_workers_gives_the_default_segments(
     with standalone_cluster(workers=2) as master:
         assert master.startswith("spark://127.0.0.1:")
         run_on_cluster(project, master)
+    pd.testing.assert_frame_equal(
+        read_segments(project), read_segments(trained_project)
+    )
+
+
+def test_a_spark_connect_server_gives_the_default_segments(
+    trained_project, project_factory, small_transactions
+):
+    """The same through Spark Connect: `--params spark_remote=sc://...`."""
+    project = project_factory(small_transactions)
+    with connect_server() as remote:
+        assert remote.startswith("sc://127.0.0.1:")
+        run_on_cluster(project, remote)
     pd.testing.assert_frame_equal(
         read_segments(project), read_segments(trained_project)
     )

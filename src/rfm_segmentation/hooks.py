@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from kedro.config import MissingConfigException
 from kedro.framework.context import KedroContext
@@ -29,8 +30,15 @@ class SparkHooks:
         from pyspark.sql import SparkSession  # noqa: PLC0415 - pyspark is the optional [spark] extra
 
         builder = SparkSession.builder.appName(context.project_path.name)
-        remote = spark_conf.pop("spark.remote", None)
-        builder = builder.remote(remote) if remote else builder
+        remote = spark_conf.pop("spark.remote", None) or os.environ.get("SPARK_REMOTE")
+        if remote:  # Spark Connect: the server owns its master and driver
+            os.environ["SPARK_REMOTE"] = remote  # where kedro-datasets looks for it
+            builder = builder.remote(remote)
+            spark_conf = {
+                key: value
+                for key, value in spark_conf.items()
+                if key != "spark.master" and not key.startswith("spark.driver.")
+            }
         for key, value in spark_conf.items():
             builder = builder.config(key, str(value))
         session = builder.getOrCreate()

@@ -1,11 +1,13 @@
-"""A Spark standalone cluster on this machine, from the installed pyspark: a master and
-workers on 127.0.0.1, to run ``kedro run --env spark`` against a real cluster.
+"""Spark servers on this machine, from the installed pyspark, to run
+``kedro run --env spark`` against them: a standalone cluster (a master and workers on
+127.0.0.1) or a Spark Connect server.
 
-    python -m rfm_segmentation.spark_cluster [--workers 2] [--compare]
+    python -m rfm_segmentation.spark_cluster [--workers 2] [--connect] [--compare]
 
-starts the cluster, runs ``kedro run --env spark --params spark_master=<its URL>`` in
-the current project, and stops the cluster. With ``--compare`` the run must write the
-same ``customer_segments.csv`` as the one already there (from the default run).
+starts the cluster (or, with ``--connect``, a Connect server), runs
+``kedro run --env spark --params spark_master=<its URL>`` (``spark_remote=sc://...``)
+in the current project, and stops it. With ``--compare`` the run must write the same
+``customer_segments.csv`` as the one already there (from the default run).
 """
 
 from __future__ import annotations
@@ -100,6 +102,52 @@ def standalone_cluster(
     shutil.rmtree(logs, ignore_errors=True)
 
 
+@contextmanager
+def connect_server(timeout: float = 90) -> Iterator[str]:
+    """A Spark Connect server (``local[2]`` behind it) on 127.0.0.1; yields its URL
+    (``sc://127.0.0.1:<port>``) and stops it on exit."""
+    env = spark_env()
+    port = free_port()
+    logs = Path(tempfile.mkdtemp(prefix="spark-connect-"))
+    submit = Path(env["SPARK_HOME"]) / "bin" / "spark-submit"  # execs the JVM
+    with ExitStack() as stack:
+        server = _start(
+            stack,
+            [
+                str(submit),
+                "--class",
+                "org.apache.spark.sql.connect.service.SparkConnectServer",
+                "--master",
+                "local[2]",
+                "--conf",
+                "spark.connect.grpc.binding.address=127.0.0.1",
+                "--conf",
+                f"spark.connect.grpc.binding.port={port}",
+            ],
+            env,
+            logs / "server.log",
+        )
+        _wait_for_port(port, timeout, server, logs / "server.log")
+        yield f"sc://127.0.0.1:{port}"
+    shutil.rmtree(logs, ignore_errors=True)
+
+
+def _wait_for_port(
+    port: int, timeout: float, server: subprocess.Popen, log: Path
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(
+                f"the Spark Connect server exited: {log.read_text()[-2000:]}"
+            )
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(1)
+    raise TimeoutError(f"Spark Connect did not listen on {port} within {timeout:.0f} s")
+
+
 def _start(
     stack: ExitStack, command: list[str], env: dict[str, str], log: Path
 ) -> subprocess.Popen:
@@ -147,8 +195,10 @@ def _wait_for_workers(
 def run_on_cluster(
     project: Path, master: str, *kedro_args: str, timeout: float = 900
 ) -> None:
-    """``kedro run --env spark`` in ``project`` with the cluster as ``spark.master``;
-    a run still waiting for executors after ``timeout`` seconds fails."""
+    """``kedro run --env spark`` in ``project`` with the cluster as ``spark.master``
+    (or, for an ``sc://`` URL, ``spark.remote``); a run still waiting for executors
+    after ``timeout`` seconds fails."""
+    parameter = "spark_remote" if master.startswith("sc://") else "spark_master"
     subprocess.run(
         [
             str(Path(sys.executable).parent / "kedro"),
@@ -156,7 +206,7 @@ def run_on_cluster(
             "--env",
             "spark",
             "--params",
-            f"spark_master={master}",
+            f"{parameter}={master}",
             *kedro_args,
         ],
         cwd=project,
@@ -169,6 +219,7 @@ def run_on_cluster(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connect", action="store_true", help="a Spark Connect server")
     parser.add_argument("--compare", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -176,8 +227,9 @@ def main(argv: list[str] | None = None) -> None:
     before = Path(tempfile.mkdtemp()) / "customer_segments.csv"
     if args.compare:
         shutil.copy(project / SEGMENTS, before)
-    with standalone_cluster(workers=args.workers) as master:
-        logger.info("Spark standalone cluster at %s, %d workers", master, args.workers)
+    servers = connect_server() if args.connect else standalone_cluster(args.workers)
+    with servers as master:
+        logger.info("Spark at %s", master)
         run_on_cluster(project, master)
     if args.compare:
         same = filecmp.cmp(before, project / SEGMENTS, shallow=False)

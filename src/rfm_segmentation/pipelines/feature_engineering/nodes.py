@@ -13,7 +13,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from rfm_segmentation.frames import as_lazy
+from rfm_segmentation.frames import as_lazy, to_pandas
 
 SCORE_BINS = 5
 
@@ -40,7 +40,7 @@ def aggregate_customer_activity(
         nw.col(purchase).n_unique().alias("frequency"),
         nw.col("line_amount").sum().alias("monetary"),
     )
-    table = activity.collect(backend="pandas").to_native()
+    table = to_pandas(activity)
     return table.sort_values("customer_id", ignore_index=True)
 
 

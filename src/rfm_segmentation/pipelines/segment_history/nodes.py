@@ -19,7 +19,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from rfm_segmentation.frames import as_lazy
+from rfm_segmentation.frames import as_lazy, to_pandas
 from rfm_segmentation.history import (
     HISTORY_COLUMNS,
     HistoryContent,
@@ -92,7 +92,7 @@ def aggregate_snapshot_activity(
         nw.col(purchase).n_unique().alias("frequency"),
         nw.col("line_amount").sum().alias("monetary"),
     )
-    table = activity.collect(backend="pandas").to_native()
+    table = to_pandas(activity)
     return table.sort_values(["customer_id", "period"], ignore_index=True)
 
 
