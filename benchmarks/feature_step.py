@@ -23,6 +23,7 @@ import polars as pl
 from kedro.config import OmegaConfigLoader
 from kedro.io import AbstractDataset
 
+from rfm_segmentation.pipelines.feature_engineering.nodes import compute_rfm_features
 from rfm_segmentation.slices import feature_pipeline, run_slice
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -38,12 +39,16 @@ def clean_dataset(env: str, filepath: Path) -> AbstractDataset:
     )
 
 
+def _parameters() -> dict[str, Any]:
+    return OmegaConfigLoader(str(CONF), base_env="base", default_run_env="base")[
+        "parameters"
+    ]
+
+
 def project_feature_step(raw: Any, clean_dataset: AbstractDataset) -> pd.DataFrame:
     """The project's data_processing and feature_engineering pipelines, base
     parameters, the clean transactions written to ``clean_dataset``."""
-    params = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="base")[
-        "parameters"
-    ]
+    params = _parameters()
     outputs = run_slice(
         feature_pipeline(),
         {"raw_transactions": raw},
@@ -67,6 +72,58 @@ def seed_style_baseline(path: Path) -> pd.DataFrame:
         frequency=("InvoiceNo", "nunique"),
         monetary=("TotalPrice", "sum"),
     )
+
+
+def duckdb_reference(path: Path, clean_path: Path) -> pd.DataFrame:
+    """The project's cleaning rules (exact duplicates included) and customer
+    aggregates as DuckDB SQL, the clean transactions written to Parquet and read
+    back as the pipelines do; scores by the project's own node. The reference the
+    default path is measured against."""
+    import duckdb  # noqa: PLC0415 - a benchmark-only dependency
+
+    params = _parameters()
+    column, cleaning = params["columns"], params["cleaning"]
+    codes = ", ".join(f"'{c.upper()}'" for c in cleaning["non_product_stock_codes"])
+    if path.suffix == ".parquet":
+        source, customer = f"read_parquet('{path}')", f'"{column["customer_id"]}"'
+    else:
+        source = f"read_csv('{path}', all_varchar = true)"
+        customer = f"""nullif(regexp_replace(trim("{column["customer_id"]}"), '\\.0+$', ''), '')"""
+    connection = duckdb.connect()
+    connection.execute(
+        f"""COPY (
+            SELECT DISTINCT * FROM (
+                SELECT
+                    {customer} AS customer_id,
+                    CAST("{column["invoice_id"]}" AS VARCHAR) AS invoice_id,
+                    strptime(trim("{column["invoiced_at"]}"),
+                             '{params["timestamp_format"]}') AS invoiced_at,
+                    CAST("{column["quantity"]}" AS DOUBLE) AS quantity,
+                    CAST("{column["unit_price"]}" AS DOUBLE) AS unit_price,
+                    CAST("{column["stock_code"]}" AS VARCHAR) AS stock_code,
+                    CAST("{column["quantity"]}" AS DOUBLE)
+                        * CAST("{column["unit_price"]}" AS DOUBLE) AS line_amount
+                FROM {source}
+            )
+            WHERE customer_id IS NOT NULL
+              AND invoiced_at IS NOT NULL
+              AND NOT starts_with(invoice_id, '{cleaning["cancellation_prefix"]}')
+              AND quantity > 0
+              AND unit_price > 0
+              AND upper(stock_code) NOT IN ({codes})
+        ) TO '{clean_path}' (FORMAT parquet)"""
+    )
+    activity = connection.sql(
+        f"""SELECT customer_id,
+                   min(invoiced_at) AS first_purchase_at,
+                   max(invoiced_at) AS last_purchase_at,
+                   count(DISTINCT invoice_id) AS frequency,
+                   sum(line_amount) AS monetary
+            FROM read_parquet('{clean_path}')
+            GROUP BY customer_id
+            ORDER BY customer_id"""
+    ).df()
+    return compute_rfm_features(activity, None)  # the default: no snapshot date
 
 
 def read_pandas(path: Path) -> pd.DataFrame:
@@ -93,6 +150,8 @@ def run(engine: str, path: Path, workdir: Path) -> tuple[float, int, int]:
     parquet = path.suffix == ".parquet"
     if engine == "seed_baseline":
         result = seed_style_baseline(path)
+    elif engine == "duckdb_reference":
+        result = duckdb_reference(path, clean_path)
     elif engine == "polars":
         raw = (
             pl.scan_parquet(path) if parquet else pl.scan_csv(path, infer_schema=False)

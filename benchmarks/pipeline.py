@@ -32,8 +32,9 @@ ENGINES = {
     "pandas": "project on pandas (narwhals, `--env pandas`)",
     "spark": "project on Spark local[*] (narwhals, `--env spark`)",
     "seed_baseline": "seed-style baseline (pandas `groupby.agg` with a lambda)",
+    "duckdb_reference": "DuckDB reference (the same rules and aggregates in SQL)",
 }
-GOAL_SPEEDUP, GOAL_RSS_GIB = 5.0, 1.5
+GOAL_SPEEDUP, GOAL_RSS_GIB, GOAL_DUCKDB_RATIO = 5.0, 1.5, 1.25
 GOAL_SNAPSHOT_RATIO = 2.0
 
 
@@ -167,6 +168,23 @@ def report(
         f"{GOAL_RSS_GIB} GiB peak RSS (measured {ours.peak_rss_gib:.2f} GiB: "
         f"{'met' if ours.peak_rss_gib <= GOAL_RSS_GIB else 'not met'})."
     )
+    reference = next(
+        (
+            m
+            for m in measurements
+            if (m.engine, m.rows, m.file_format)
+            == ("duckdb_reference", largest, "parquet")
+        ),
+        None,
+    )
+    if reference:
+        ratio = ours.seconds / reference.seconds
+        verdict += (
+            f" Against the DuckDB reference (the same cleaning rules, duplicates "
+            f"included, and the same aggregates): {ratio:.2f}x its time (goal <= "
+            f"{GOAL_DUCKDB_RATIO}x: {'met' if ratio <= GOAL_DUCKDB_RATIO else 'not met'}); "
+            f"peak RSS {ours.peak_rss_gib:.2f} GiB against its {reference.peak_rss_gib:.2f} GiB."
+        )
     completes = (
         f"{large.rows:,} Parquet rows on the default path complete in {large.seconds:.1f} s "
         f"with {large.peak_rss_gib:.2f} GiB peak RSS (one run)."
@@ -228,6 +246,14 @@ def report(
             "the saved clean file instead of a third pass (6.1 s before; the table has the result). Dropping the",
             "duplicate rule or counting would make the goals reachable, but both are",
             "required behaviour; the shortfall is the price of that extra correctness.",
+            "",
+            "Memory: writing the clean transactions with Polars' streaming sink",
+            "(`sink_parquet`) instead of collect-then-write was tried and left out: at 10M",
+            "rows the peak stayed at 2.1-2.2 GiB, because the exact-duplicate rule keeps",
+            "a hash table of every distinct row whichever engine evaluates it (`unique()`",
+            "alone, streamed from Parquet to Parquet, peaks at 2.8 GiB with the raw",
+            "columns). DuckDB's `DISTINCT` on the same rows stays near 1.3 GiB; matching it",
+            "needs a narrower duplicate key or a partitioned pass, not a different sink.",
             "",
         ]
     )

@@ -24,6 +24,7 @@ def test_pipeline_benchmark_measures_engines_side_by_side_and_reports(tmp_path):
             "--engines",
             "polars",
             "seed_baseline",
+            "duckdb_reference",
             "--completes",
             "0",
             "--no-real-data",
@@ -35,9 +36,11 @@ def test_pipeline_benchmark_measures_engines_side_by_side_and_reports(tmp_path):
     for row in (
         "| 3,000 | parquet | project default",
         "| 3,000 | csv | seed-style baseline",
+        "| 3,000 | parquet | DuckDB reference",
     ):
         assert row in report
     assert "Goals at 3,000 Parquet rows" in report
+    assert "Against the DuckDB reference" in report
     assert "At 3,000 Parquet rows, 12 snapshots" in report
     assert "Machine:" in report
 
