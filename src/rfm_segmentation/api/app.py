@@ -22,7 +22,13 @@ from .body_limit import BodyLimitMiddleware
 from .dependencies import require_api_key
 from .fast_path import FastSegmentPath
 from .model_store import ModelNotAvailable, ModelStore
-from .routes import ErrorResponse, api_router, health_router
+from .routes import (
+    API_PREFIX,
+    SEGMENT_PATH,
+    ErrorResponse,
+    api_router,
+    health_router,
+)
 from .settings import ApiSettings
 
 logger = logging.getLogger(__name__)
@@ -63,7 +69,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.api_key = (
         settings.api_key.get_secret_value().encode() if settings.api_key else b""
     )
-    app.add_middleware(FastSegmentPath, store=store, api_key=app.state.api_key)
+    app.add_middleware(
+        FastSegmentPath,
+        path=API_PREFIX + SEGMENT_PATH,
+        store=store,
+        api_key=app.state.api_key,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.body_limit)
     if settings.cors_origins:
         app.add_middleware(
@@ -82,7 +93,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     keyed = settings.api_key is not None
     app.include_router(
         api_router,
-        prefix="/api/v1",
+        prefix=API_PREFIX,
         dependencies=[Depends(require_api_key)] if keyed else [],
         responses={
             401: {"model": ErrorResponse, "description": "Missing or wrong API key"}

@@ -20,19 +20,20 @@ from .bodies import read_customer
 from .model_store import ModelStore
 from .segment_answers import segment_answer
 
-PATH = "/api/v1/segment"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class FastSegmentPath:
-    def __init__(self, app: ASGIApp, store: ModelStore, api_key: bytes) -> None:
-        self.app, self.store, self.api_key = app, store, api_key
+    def __init__(
+        self, app: ASGIApp, path: str, store: ModelStore, api_key: bytes
+    ) -> None:
+        self.app, self.path, self.store, self.api_key = app, path, store, api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         model = self.store.current
         if (
             scope["type"] != "http"
-            or scope["path"] != PATH
+            or scope["path"] != self.path
             or scope["method"] != "POST"
             or model is None
             or (self.api_key and not self._key_matches(scope))

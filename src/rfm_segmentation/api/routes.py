@@ -49,6 +49,8 @@ BODY_ERRORS = {
     },
 }
 
+API_PREFIX = "/api/v1"  # where the app mounts api_router
+SEGMENT_PATH = "/segment"
 health_router = APIRouter(tags=["health"])
 api_router = APIRouter(tags=["segments"], responses=NOT_READY)
 
@@ -68,7 +70,7 @@ async def ready(store: Store) -> Response:
 
 
 @api_router.post(
-    "/segment",
+    SEGMENT_PATH,
     response_model=SegmentResponse,
     responses=BODY_ERRORS,
     openapi_extra=json_body(CUSTOMER),
@@ -79,7 +81,7 @@ async def segment(request: Request, model: CurrentModel) -> Response:
 
 
 @api_router.post(
-    "/segment/batch",
+    f"{SEGMENT_PATH}/batch",
     response_model=BatchResponse,
     responses=BODY_ERRORS,
     openapi_extra=json_body(BATCH),
