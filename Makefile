@@ -67,7 +67,7 @@ docker: ## build the container image with docker (where a docker engine exists)
 bench: $(INSTALLED) ## feature step on every engine at 1M and 10M rows -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks.pipeline
 
-bench-api: $(INSTALLED) ## load-test the API against a scikit-learn baseline (needs make all)
+bench-api: $(INSTALLED) ## load-test the API beside a seed-style service, with wrk if installed (needs make all) -> docs/api-benchmark.md
 	$(BIN)/python -m benchmarks.api_load
 
 spark-cluster: run ## kedro run --env spark on a local standalone cluster (a master, 2 workers); same segments?

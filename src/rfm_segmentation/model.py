@@ -190,7 +190,7 @@ class Segmenter:
 
     @functools.cached_property
     def _as_floats(self) -> tuple:
-        upper = np.broadcast_to(self.clip(np.full((1, 3), np.inf))[0], 3)
+        upper = self.clip(np.full((1, 3), np.inf))[0]  # where the pipeline clips
         return (
             tuple(upper.tolist()),
             tuple(self.mean.tolist()),

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -62,6 +62,7 @@ def standalone_cluster(
     port, ui = free_port(), free_port()
     logs = Path(tempfile.mkdtemp(prefix="spark-cluster-"))
     with ExitStack() as stack:
+        stack.callback(shutil.rmtree, logs, ignore_errors=True)  # after every stop
         master = _start(
             stack,
             [
@@ -97,9 +98,14 @@ def standalone_cluster(
                 env,
                 logs / f"worker{number}.log",
             )
-        _wait_for_workers(ui, workers, timeout, master, logs)
+        _wait_until(
+            lambda: _alive_workers(ui) >= workers,
+            f"{workers} Spark workers registered",
+            timeout,
+            master,
+            logs / "master.log",
+        )
         yield url
-    shutil.rmtree(logs, ignore_errors=True)
 
 
 @contextmanager
@@ -111,6 +117,7 @@ def connect_server(timeout: float = 90) -> Iterator[str]:
     logs = Path(tempfile.mkdtemp(prefix="spark-connect-"))
     submit = Path(env["SPARK_HOME"]) / "bin" / "spark-submit"  # execs the JVM
     with ExitStack() as stack:
+        stack.callback(shutil.rmtree, logs, ignore_errors=True)  # after the stop
         server = _start(
             stack,
             [
@@ -127,25 +134,46 @@ def connect_server(timeout: float = 90) -> Iterator[str]:
             env,
             logs / "server.log",
         )
-        _wait_for_port(port, timeout, server, logs / "server.log")
+        _wait_until(
+            lambda: _listening(port),
+            f"Spark Connect listening on {port}",
+            timeout,
+            server,
+            logs / "server.log",
+        )
         yield f"sc://127.0.0.1:{port}"
-    shutil.rmtree(logs, ignore_errors=True)
 
 
-def _wait_for_port(
-    port: int, timeout: float, server: subprocess.Popen, log: Path
+def _wait_until(
+    ready: Callable[[], bool],
+    what: str,
+    timeout: float,
+    process: subprocess.Popen,
+    log: Path,
 ) -> None:
+    """Poll ``ready`` each second; fail with the log's tail if ``process`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(
-                f"the Spark Connect server exited: {log.read_text()[-2000:]}"
-            )
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if process.poll() is not None:
+            raise RuntimeError(f"exited before {what}: {log.read_text()[-2000:]}")
+        if ready():
+            return
         time.sleep(1)
-    raise TimeoutError(f"Spark Connect did not listen on {port} within {timeout:.0f} s")
+    raise TimeoutError(f"not {what} within {timeout:.0f} s")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive_workers(ui: int) -> int:
+    """Alive workers on the master's status page (0 while it is not up)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui}/json/", timeout=2) as page:
+            return json.load(page).get("aliveworkers", 0)
+    except OSError:
+        return 0
 
 
 def _start(
@@ -166,30 +194,6 @@ def _stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def _wait_for_workers(
-    ui: int, workers: int, timeout: float, master: subprocess.Popen, logs: Path
-) -> None:
-    """Until the master's status page counts ``workers`` alive workers."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if master.poll() is not None:
-            raise RuntimeError(
-                f"the Spark master exited: {(logs / 'master.log').read_text()[-2000:]}"
-            )
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{ui}/json/", timeout=2
-            ) as page:
-                if json.load(page).get("aliveworkers", 0) >= workers:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise TimeoutError(
-        f"{workers} Spark workers did not register within {timeout:.0f} s"
-    )
 
 
 def run_on_cluster(

@@ -32,12 +32,17 @@ async def get_model(request: Request) -> ServedModel:
 CurrentModel = Annotated[ServedModel, Depends(get_model)]
 
 
+def key_matches(provided: bytes | None, expected: bytes) -> bool:
+    """The X-API-Key header equals RFM_API_KEY (compared in constant time)."""
+    return provided is not None and secrets.compare_digest(provided, expected)
+
+
 async def require_api_key(
     request: Request, provided: Annotated[str | None, Depends(api_key_header)]
 ) -> None:
-    """The X-API-Key header must equal RFM_API_KEY (compared in constant time)."""
-    expected: bytes = request.app.state.api_key
-    if provided is None or not secrets.compare_digest(provided.encode(), expected):
+    """401 unless the X-API-Key header matches (see ``key_matches``)."""
+    sent = provided.encode() if provided is not None else None
+    if not key_matches(sent, request.app.state.api_key):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="Missing or wrong API key: send it in the X-API-Key header.",

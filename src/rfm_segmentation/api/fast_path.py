@@ -10,13 +10,12 @@ its errors; this only skips the per-request work FastAPI does around it.
 
 from __future__ import annotations
 
-import secrets
-
 import orjson
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .bodies import read_customer
+from .dependencies import key_matches
 from .model_store import ModelStore
 from .segment_answers import segment_answer
 
@@ -74,7 +73,5 @@ class FastSegmentPath:
         await send({"type": "http.response.body", "body": answer})
 
     def _key_matches(self, scope: Scope) -> bool:
-        for name, value in scope["headers"]:
-            if name == b"x-api-key":
-                return secrets.compare_digest(value, self.api_key)
-        return False
+        sent = next((v for k, v in scope["headers"] if k == b"x-api-key"), None)
+        return key_matches(sent, self.api_key)
