@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 
+import polars as pl
 import pytest
 
-from benchmarks import api_load
+from benchmarks import api_load, pipeline
 from benchmarks.pipeline import main
+
+from .support import base_parameters
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +29,6 @@ def test_pipeline_benchmark_measures_engines_side_by_side_and_reports(tmp_path):
             "seed_baseline",
             "duckdb_reference",
             "--completes",
-            "0",
             "--no-real-data",
             "--output",
             str(output),
@@ -43,6 +45,26 @@ def test_pipeline_benchmark_measures_engines_side_by_side_and_reports(tmp_path):
     assert "Against the DuckDB reference" in report
     assert "At 3,000 Parquet rows, 12 snapshots" in report
     assert "Machine:" in report
+
+
+def test_large_inputs_are_shards_with_their_own_customers_and_invoices(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(pipeline, "CACHE", tmp_path)
+    monkeypatch.setattr(pipeline, "SHARD_ROWS", 1_000)
+    columns = base_parameters()["columns"]
+    customer, invoice = columns["customer_id"], columns["invoice_id"]
+    data = pl.read_parquet(pipeline.input_file(2_500, "parquet"))
+    shard = data[invoice].str.extract(r"^C?(\d+)-").cast(pl.Int64)
+    assert shard.null_count() == 0  # cancellations keep their prefix first
+    assert shard.value_counts(sort=True)["count"].to_list() == [1_000, 1_000, 500]
+    shards_per_customer = (
+        data.with_columns(shard=shard)
+        .drop_nulls(customer)
+        .group_by(customer)
+        .agg(pl.col("shard").n_unique())
+    )
+    assert shards_per_customer["shard"].max() == 1
 
 
 def test_api_benchmark_loads_the_api_and_the_baseline_and_reports(

@@ -7,7 +7,11 @@ import polars as pl
 import pytest
 from kedro.io import DatasetError
 
-from rfm_segmentation.datasets import AtomicCSVDataset, EncodedCSVDataset
+from rfm_segmentation.datasets import (
+    AtomicCSVDataset,
+    EncodedCSVDataset,
+    StreamingParquetDataset,
+)
 
 
 def test_a_failed_csv_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
@@ -39,3 +43,17 @@ def test_a_latin1_csv_loads_with_its_encoding(tmp_path):
 def test_an_unknown_encoding_is_refused_by_name():
     with pytest.raises(LookupError, match="latin-9000"):
         EncodedCSVDataset(filepath="x.csv", encoding="latin-9000")
+
+
+def test_a_lazy_query_is_streamed_to_parquet_and_a_failed_one_changes_nothing(
+    tmp_path,
+):
+    target = tmp_path / "clean_transactions.parquet"
+    dataset = StreamingParquetDataset(filepath=str(target))
+    dataset.save(pl.LazyFrame({"a": ["1", "2"]}).select(pl.col("a").cast(pl.Int64)))
+    assert dataset.load().collect().to_dicts() == [{"a": 1}, {"a": 2}]
+    unparseable = pl.LazyFrame({"a": ["3", "x"]}).select(pl.col("a").cast(pl.Int64))
+    with pytest.raises(DatasetError, match="x"):
+        dataset.save(unparseable)  # fails while the sink is writing
+    assert dataset.load().collect()["a"].to_list() == [1, 2]
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]

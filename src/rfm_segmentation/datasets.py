@@ -1,10 +1,13 @@
-"""Project datasets for the catalog: model releases, and CSV files replaced atomically."""
+"""Project datasets for the catalog: model releases, CSV and Parquet files replaced
+atomically (Parquet written by a streaming sink), CSV in any encoding."""
 
 from __future__ import annotations
 
 import codecs
 import os
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -56,6 +59,18 @@ class ReleaseHistoryDataset(_PublishedFoldersDataset):
         write_history(self._root, data)
 
 
+@contextmanager
+def _replaced_atomically(target: str) -> Iterator[Path]:
+    """A path beside the local file ``target`` to write to; renamed over ``target``
+    once written, removed if writing fails."""
+    partial = Path(target).with_name(f".{Path(target).name}.partial-{os.getpid()}")
+    try:
+        yield partial
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 class AtomicCSVDataset(CSVDataset):
     """``pandas.CSVDataset`` whose local file is replaced in one step: written beside
     it, then renamed over it, so a reader never finds it empty or half written.
@@ -65,13 +80,28 @@ class AtomicCSVDataset(CSVDataset):
         if self._protocol != "file":
             super().save(data)
             return
-        target = PurePosixPath(get_filepath_str(self._get_save_path(), self._protocol))
-        partial = Path(target.with_name(f".{target.name}.partial-{os.getpid()}"))
-        try:
+        target = get_filepath_str(self._get_save_path(), self._protocol)
+        with _replaced_atomically(target) as partial:
             data.to_csv(partial, **self._save_args)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        self._invalidate_cache()
+
+
+class StreamingParquetDataset(LazyPolarsDataset):
+    """A Parquet file as a Polars LazyFrame, written by Polars' streaming engine
+    (``sink_parquet``): a lazy query is evaluated batch by batch into the local
+    file, never held whole, and replaces it in one step. Eager frames and other
+    protocols save as ``polars.LazyPolarsDataset`` does."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(file_format="parquet", **kwargs)
+
+    def save(self, data: pl.DataFrame | pl.LazyFrame) -> None:
+        if self._protocol != "file" or not isinstance(data, pl.LazyFrame):
+            super().save(data)
+            return
+        target = get_filepath_str(self._get_save_path(), self._protocol)
+        with _replaced_atomically(target) as partial:
+            data.sink_parquet(partial, **self._save_args)
         self._invalidate_cache()
 
 

@@ -10,6 +10,13 @@ import narwhals as nw
 
 from rfm_segmentation.frames import as_lazy
 
+from .distinct_rows import (
+    DROPPED_BY,
+    KEPT,
+    distinct_kept_rows,
+    first_failed_rule,
+    tally_rows,
+)
 from .schema import (
     PARAMETERS_FILE,
     ColumnRoles,
@@ -60,29 +67,27 @@ def clean_transactions(
     Rules apply in order, each counting only rows that survived the ones before:
     missing customer, missing timestamp, cancellation invoice, non-positive quantity,
     price or amount, non-product stock code, then exact duplicates. The counts take
-    one pass over the data; the clean rows are evaluated when the catalog saves them.
+    one pass over the data (``distinct_rows``: on Polars it also finds the rows that
+    may be duplicates); the clean rows are evaluated when the catalog saves them.
     """
     frame = as_lazy(validated_transactions)
     rules = _drop_rules(frame.collect_schema().names(), cleaning)
-    kept, dropped = nw.lit(value=True), []
-    for name, condition in rules.items():
-        keep = condition.fill_null(value=False)
-        dropped.append((kept & ~keep).cast(nw.Int64).sum().alias(name))
-        kept = kept & keep
+    tagged = frame.with_columns(
+        first_failed_rule(list(rules.values())).alias(DROPPED_BY)
+    )
     try:
-        counts = _first_row(
-            frame.select(
-                nw.len().alias("rows_in"),
-                *dropped,
-                kept.cast(nw.Int64).sum().alias("rows_kept"),
-            )
-        )
+        tally = tally_rows(tagged)
     except Exception as error:  # lazy engines parse here
         roles = ColumnRoles.from_params(columns)
         parsed = {role: nw.col(role) for role in roles.mapped()}
         raise_unparseable(frame, parsed, roles, timestamp_format, error)
+    counts = {
+        "rows_in": sum(tally.rows.values()),
+        **{rule: tally.rows.get(index, 0) for index, rule in enumerate(rules)},
+        "rows_kept": tally.rows.get(KEPT, 0),
+    }
     _require_purchases(counts)
-    return frame.filter(kept).unique().to_native(), counts
+    return distinct_kept_rows(tagged, tally), counts
 
 
 def report_cleaning(
