@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 from kedro.config import OmegaConfigLoader
-from kedro_datasets.polars import LazyPolarsDataset
 
+from benchmarks.feature_step import clean_dataset
 from rfm_segmentation.slices import pipeline_of, run_slice
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -35,9 +35,7 @@ def measure(path: Path, repeat: int) -> dict[str, float]:
         "parameters"
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        clean = LazyPolarsDataset(
-            filepath=str(Path(tmp) / "clean.parquet"), file_format="parquet"
-        )
+        clean = clean_dataset("base", Path(tmp) / "clean.parquet")
         run_slice(
             pipeline_of("data_processing"),
             {"raw_transactions": pl.scan_parquet(path).cast(pl.String)},

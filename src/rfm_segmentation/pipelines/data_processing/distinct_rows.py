@@ -3,8 +3,8 @@ every row.
 
 A distinct operation keeps every distinct row it has seen; Polars' ``unique()``
 held 1.4 GiB for 7 million clean rows. Most rows have no duplicate, so on Polars
-the pass that counts the rules also hashes every kept row to 64 bits and keeps only
-the hashes seen more than once. Rows with any other hash are distinct and stream
+the pass that counts the rules also hashes every kept row to 64 bits (8 bytes a
+row) and finds the hashes seen more than once. Rows with any other hash are distinct and stream
 straight through; only the few sharing a hash (duplicates, or a rare collision)
 meet an exact ``unique()``. The result is the same rows as ``unique()`` on all of
 them. Other engines use their own distinct (Spark's spills to disk; pandas holds
@@ -49,7 +49,7 @@ def tally_rows(tagged: nw.LazyFrame[Any]) -> RowTally:
     if tagged.implementation.is_polars():
         return _tally_polars(tagged.to_native())
     table = tagged.group_by(DROPPED_BY).agg(nw.len().alias("rows")).collect()
-    return RowTally(dict(zip(table[DROPPED_BY], table["rows"], strict=True)))
+    return RowTally(_rows(table[DROPPED_BY].to_list(), table["rows"].to_list()))
 
 
 def distinct_kept_rows(tagged: nw.LazyFrame[Any], tally: RowTally) -> Any:
@@ -68,22 +68,23 @@ def distinct_kept_rows(tagged: nw.LazyFrame[Any], tally: RowTally) -> Any:
 
 
 def _tally_polars(tagged: pl.LazyFrame) -> RowTally:
+    """Streams each row's rule index and, for kept rows, hash into two small columns;
+    sorted, equal neighbours are the shared hashes (faster and smaller than a
+    group-by on millions of hashes)."""
     columns = [name for name in tagged.collect_schema().names() if name != DROPPED_BY]
-    kept_row_hash = pl.when(pl.col(DROPPED_BY) == KEPT).then(_row_hash(columns))
-    table = (
-        tagged.group_by(DROPPED_BY, kept_row_hash.alias(_ROW_HASH))
-        .len("rows")
-        .group_by(DROPPED_BY)
-        .agg(
-            pl.col("rows").sum(),
-            pl.col(_ROW_HASH).filter(pl.col("rows") > 1).alias("shared"),
-        )
-        .collect()
-    )
-    rows = dict(zip(table[DROPPED_BY], table["rows"], strict=True))
-    kept = table.filter(pl.col(DROPPED_BY) == KEPT)["shared"]
-    shared = kept[0] if len(kept) else pl.Series(_ROW_HASH, [], dtype=pl.UInt64)
-    return RowTally(rows, shared)
+    kept = pl.col(DROPPED_BY) == KEPT
+    table = tagged.select(
+        DROPPED_BY, pl.when(kept).then(_row_hash(columns)).alias(_ROW_HASH)
+    ).collect(engine="streaming")
+    rows = table.group_by(DROPPED_BY).len("rows")
+    hashes = table[_ROW_HASH].drop_nulls().sort()
+    shared = hashes.filter(hashes == hashes.shift(1)).unique()
+    return RowTally(_rows(rows[DROPPED_BY].to_list(), rows["rows"].to_list()), shared)
+
+
+def _rows(rules: list[int], rows: list[int]) -> dict[int, int]:
+    """Plain ints (JSON-ready for the cleaning report), by rule index."""
+    return {int(rule): int(n) for rule, n in zip(rules, rows, strict=True)}
 
 
 def _row_hash(columns: list[str]) -> pl.Expr:

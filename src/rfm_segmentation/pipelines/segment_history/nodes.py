@@ -92,8 +92,7 @@ def aggregate_snapshot_activity(
         nw.col(purchase).n_unique().alias("frequency"),
         nw.col("line_amount").sum().alias("monetary"),
     )
-    table = to_pandas(activity)
-    return table.sort_values(["customer_id", "period"], ignore_index=True)
+    return to_pandas(activity)
 
 
 def compute_snapshot_features(
@@ -102,7 +101,9 @@ def compute_snapshot_features(
     """Recency, frequency, monetary and tenure of every customer at every snapshot
     from their first purchase on, as ``compute_rfm_features`` computes them with the
     snapshot as the day after the data: customers who had not yet bought are absent."""
-    activity = snapshot_activity.astype({"period": "int64"})
+    activity = snapshot_activity.astype({"period": "int64"}).sort_values(
+        ["customer_id", "period"], ignore_index=True
+    )  # so that totals accumulate in time order, and rows come out sorted
     per_customer = activity.groupby("customer_id", sort=False)
     cumulative = activity.assign(
         frequency=per_customer["frequency"].cumsum(),
@@ -121,13 +122,13 @@ def compute_snapshot_features(
     return pd.DataFrame(
         {
             "customer_id": expanded["customer_id"].to_numpy(),
-            "snapshot": np.asarray(snapshot_dates)[index.to_numpy()],
+            "snapshot": pd.array(snapshot_dates, dtype="str")[index.to_numpy()],
             "recency": ((dates - last_day) // np.timedelta64(1, "D")).astype("int64"),
             "frequency": expanded["frequency"].to_numpy().astype("int64"),
             "monetary": expanded["monetary"].to_numpy().astype(float).round(2),
             "tenure": ((dates - first_day) // np.timedelta64(1, "D")).astype("int64"),
         }
-    ).sort_values(["customer_id", "snapshot"], ignore_index=True)
+    )
 
 
 def segment_snapshots(
