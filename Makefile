@@ -64,7 +64,7 @@ docs-serve: $(INSTALLED) ## serve the documentation on 127.0.0.1:8001
 docker: ## build the container image with docker (where a docker engine exists)
 	docker build -t rfm-segmentation .
 
-bench: $(INSTALLED) ## feature step on every engine at 1M and 10M rows -> docs/benchmarks.md
+bench: $(INSTALLED) ## feature step on every engine at 1M and 10M rows, default path at 30M and 100M -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks.pipeline
 
 bench-api: $(INSTALLED) ## load-test the API beside a seed-style service, with wrk if installed (needs make all) -> docs/api-benchmark.md
