@@ -15,7 +15,7 @@ from rfm_segmentation.datasets import (
 
 
 def test_a_failed_csv_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
-    target = tmp_path / "customer_segments.csv"
+    target = tmp_path / "08_reporting" / "customer_segments.csv"  # no folder yet
     dataset = AtomicCSVDataset(filepath=str(target), save_args={"index": False})
     dataset.save(pd.DataFrame({"a": [1, 2]}))
     real_to_csv = pd.DataFrame.to_csv
@@ -28,7 +28,7 @@ def test_a_failed_csv_save_leaves_the_previous_file_whole(tmp_path, monkeypatch)
     with pytest.raises(DatasetError, match="No space left"):
         dataset.save(pd.DataFrame({"a": range(1000)}))
     assert target.read_text() == "a\n1\n2\n"
-    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
 
 
 def test_a_latin1_csv_loads_with_its_encoding(tmp_path):
@@ -48,7 +48,9 @@ def test_an_unknown_encoding_is_refused_by_name():
 def test_a_lazy_query_is_streamed_to_parquet_and_a_failed_one_changes_nothing(
     tmp_path,
 ):
-    target = tmp_path / "clean_transactions.parquet"
+    target = (
+        tmp_path / "02_intermediate" / "clean_transactions.parquet"
+    )  # no folder yet
     dataset = StreamingParquetDataset(filepath=str(target))
     dataset.save(pl.LazyFrame({"a": ["1", "2"]}).select(pl.col("a").cast(pl.Int64)))
     assert dataset.load().collect().to_dicts() == [{"a": 1}, {"a": 2}]
@@ -56,4 +58,4 @@ def test_a_lazy_query_is_streamed_to_parquet_and_a_failed_one_changes_nothing(
     with pytest.raises(DatasetError, match="x"):
         dataset.save(unparseable)  # fails while the sink is writing
     assert dataset.load().collect()["a"].to_list() == [1, 2]
-    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    assert [p.name for p in target.parent.iterdir()] == [target.name]

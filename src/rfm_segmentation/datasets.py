@@ -61,9 +61,10 @@ class ReleaseHistoryDataset(_PublishedFoldersDataset):
 
 @contextmanager
 def _replaced_atomically(target: str) -> Iterator[Path]:
-    """A path beside the local file ``target`` to write to; renamed over ``target``
-    once written, removed if writing fails."""
+    """A path beside the local file ``target`` (its folder made if missing) to write
+    to; renamed over ``target`` once written, removed if writing fails."""
     partial = Path(target).with_name(f".{Path(target).name}.partial-{os.getpid()}")
+    partial.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield partial
         os.replace(partial, target)
