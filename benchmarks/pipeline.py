@@ -41,6 +41,7 @@ GOAL_LARGE_RSS_GIB = {30_000_000: 4.0}  # larger sizes only have to complete
 GOAL_SNAPSHOT_RATIO = 2.0
 START, END = "2010-12-01", "2011-12-09"
 SHARD_ROWS = 10_000_000
+SHARD_ID_SPAN = 10_000_000  # above any generated customer id of one shard
 
 
 @dataclass
@@ -83,12 +84,17 @@ def input_file(rows: int, file_format: str) -> Path:
 
 
 def _shard(data: pl.DataFrame, shard: int) -> pl.DataFrame:
-    """Customer ids and invoice numbers of shard ``shard`` made its own."""
-    columns = base_parameters()["columns"]
-    customer, invoice = columns["customer_id"], columns["invoice_id"]
-    prefix = base_parameters()["cleaning"]["cancellation_prefix"]
+    """Customer ids and invoice numbers of shard ``shard`` made its own: ids moved
+    past every other shard's (``SHARD_ID_SPAN``), invoices prefixed ``<shard>-``
+    after any cancellation prefix."""
+    params = base_parameters()
+    customer, invoice = (
+        params["columns"]["customer_id"],
+        params["columns"]["invoice_id"],
+    )
+    prefix = params["cleaning"]["cancellation_prefix"]
     return data.with_columns(
-        pl.col(customer) + shard * 10_000_000,
+        pl.col(customer) + shard * SHARD_ID_SPAN,
         pl.col(invoice).str.replace(f"^({prefix}?)", f"${{1}}{shard}-"),
     )
 
