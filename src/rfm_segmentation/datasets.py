@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import codecs
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,15 +63,21 @@ class ReleaseHistoryDataset(_PublishedFoldersDataset):
 
 @contextmanager
 def _replaced_atomically(target: str) -> Iterator[Path]:
-    """A path beside the local file ``target`` (its folder made if missing) to write
-    to; renamed over ``target`` once written, removed if writing fails."""
-    partial = Path(target).with_name(f".{Path(target).name}.partial-{os.getpid()}")
-    partial.parent.mkdir(parents=True, exist_ok=True)
+    """A path in a scratch folder beside the local file ``target`` (its folder made
+    if missing) to write to; renamed over ``target`` once written. The scratch folder
+    is removed either way: a writer still finishing after a failure (Polars' sink
+    threads can) finds no folder to leave a file in."""
+    folder = Path(target).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch = Path(
+        tempfile.mkdtemp(prefix=f".{Path(target).name}.partial-", dir=folder)
+    )
     try:
+        partial = scratch / Path(target).name
         yield partial
         os.replace(partial, target)
     finally:
-        partial.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 class AtomicCSVDataset(CSVDataset):
