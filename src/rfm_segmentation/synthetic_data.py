@@ -94,6 +94,18 @@ SHAPES: dict[str, dict[str, BehaviourGroup]] = {
         )
         for i in range(10)
     },
+    # a few wholesalers buying hundreds of times in bulk beside ordinary customers
+    "heavy_tails": {
+        **GROUPS,
+        "wholesaler": BehaviourGroup(0.01, (0.0, 0.2), (0.95, 1.0), 150, 40, 40.0),
+        "bulk_buyer": BehaviourGroup(0.04, (0.0, 0.5), (0.5, 1.0), 30, 30, 8.0),
+    },
+    # most customers buy once and never come back
+    "mostly_one_time": {
+        "one_off": BehaviourGroup(0.75, (0.0, 1.0), (0.0, 0.0), 0.0, 8, 0.8),
+        "repeat": BehaviourGroup(0.15, (0.0, 0.7), (0.3, 1.0), 3, 12, 1.2),
+        "loyal": BehaviourGroup(0.10, (0.0, 0.3), (0.85, 1.0), 10, 18, 2.0),
+    },
 }
 
 
