@@ -2,7 +2,8 @@
 generated from the code itself, so the docs cannot drift from it.
 
     <!-- generated:segments -->   the four segments, from rfm_segmentation.segments
-    <!-- generated:rules -->      their naming rules, with conf/base's thresholds
+    <!-- generated:rules -->      their centre rules, with conf/base's thresholds
+    <!-- generated:customer_rules --> what each name means for one customer
     <!-- generated:uci_highlights --> the biggest migrations on the real data (make docs-figures)
     <!-- generated:lineage -->    a Mermaid diagram of the registered pipelines
     <!-- generated:catalog -->    the entries of conf/base/catalog.yml
@@ -27,6 +28,7 @@ PIPELINE_ORDER = [
     "clustering",
     "segment_history",
     "reporting",
+    "release",
 ]
 
 
@@ -44,13 +46,23 @@ def segments() -> str:
     return segments_markdown()
 
 
-def rules() -> str:
-    from rfm_segmentation.segments import rules_markdown  # noqa: PLC0415
-
+def _naming() -> dict[str, Any]:
     parameters = yaml.safe_load(
         (ROOT / "conf/base/parameters_clustering.yml").read_text()
     )
-    return rules_markdown(**parameters["naming"])
+    return parameters["naming"]
+
+
+def rules() -> str:
+    from rfm_segmentation.segments import rules_markdown  # noqa: PLC0415
+
+    return rules_markdown(_naming())
+
+
+def customer_rules() -> str:
+    from rfm_segmentation.segments import customer_rules_markdown  # noqa: PLC0415
+
+    return customer_rules_markdown(_naming())
 
 
 def uci_highlights() -> str:
@@ -138,6 +150,7 @@ def _example(openapi: dict[str, Any], schema: dict[str, Any]) -> Any:
 GENERATORS = {
     "segments": segments,
     "rules": rules,
+    "customer_rules": customer_rules,
     "uci_highlights": uci_highlights,
     "lineage": lineage,
     "catalog": catalog,

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import polars as pl
 from kedro.config import OmegaConfigLoader
@@ -90,4 +91,33 @@ def read_segments(project: Path, id_column: str | None = None) -> pd.DataFrame:
         project / SEGMENTS_CSV,
         dtype={id_column or source_id(): str, "rfm_score": str},
         keep_default_na=False,
+    )
+
+
+def four_groups(per_group: int = 50, seed: int = 0) -> pd.DataFrame:
+    """RFM features of four well-separated behaviour groups; the recent one-off
+    buyers are new (short tenure)."""
+    rng = np.random.default_rng(seed)
+    groups = [
+        (5, 20, 5000, 300),
+        (150, 6, 2000, 330),
+        (10, 1, 60, 12),
+        (300, 1, 40, 300),
+    ]
+    rows = [
+        (
+            rng.normal(r, r / 10),
+            max(1, round(rng.normal(f, f / 10))),
+            rng.normal(m, m / 10),
+            round(rng.normal(t, t / 10)),
+        )
+        for r, f, m, t in groups
+        for _ in range(per_group)
+    ]
+    table = pd.DataFrame(rows, columns=["recency", "frequency", "monetary", "tenure"])
+    table = table.abs()
+    table["tenure"] = table[["tenure", "recency"]].max(axis=1)
+    table.insert(0, "customer_id", [f"c{i}" for i in range(len(table))])
+    return table.assign(
+        as_of="2011-12-10", first_purchase="2011-01-01", last_purchase="2011-12-01"
     )

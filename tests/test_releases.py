@@ -1,29 +1,37 @@
-"""Runs that fail part-way, and release folders damaged after the fact: the API,
-restarted, always serves a complete release whose parts agree with each other."""
+"""Runs that fail part-way or are killed, and release folders damaged after the fact:
+no failed run publishes, nothing is left behind, and the API, restarted, always
+serves a complete release whose parts (table, history) agree with each other."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from kedro.framework.hooks import hook_impl
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from pyarrow import ipc
 
 from rfm_segmentation import release as release_module
 from rfm_segmentation.api.app import create_app
 from rfm_segmentation.api.settings import ApiSettings
-from rfm_segmentation.slices import pipeline_of
+from rfm_segmentation.release import ReleaseFolder
+from rfm_segmentation.slices import PIPELINES, pipeline_of
 
 from .support import RELEASES, make_project, run_kedro
 
-CLUSTERING_SAVES = sorted(pipeline_of("clustering").all_outputs())
-BEFORE_PUBLISHING = pipeline_of("clustering").to_outputs("model_release").all_outputs()
+pytestmark = pytest.mark.slow
+EVERY_SAVE = sorted(pipeline_of(*PIPELINES).all_outputs())
 
 
 class FailAfterSaving:
@@ -35,12 +43,12 @@ class FailAfterSaving:
     @hook_impl
     def after_dataset_saved(self, dataset_name: str) -> None:
         if dataset_name == self.dataset:
-            raise RuntimeError(f"killed after saving {dataset_name}")
+            raise RuntimeError(f"failed after saving {dataset_name}")
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory, small_transactions) -> Path:
-    """A project with one complete release (k = 4)."""
+    """A project with one complete release."""
     project = make_project(tmp_path_factory.mktemp("released"), small_transactions)
     run_kedro(project)
     return project
@@ -54,75 +62,143 @@ def project(released, tmp_path) -> Path:
 
 
 def versions(project: Path) -> list[str]:
-    return sorted(p.name for p in (project / RELEASES).iterdir())
+    return sorted(ReleaseFolder(project / RELEASES).versions())
+
+
+def leftovers(project: Path) -> list[str]:
+    """Hidden scratch folders anywhere under data/: staged or partial writes."""
+    return sorted(
+        str(p.relative_to(project))
+        for p in (project / "data").rglob(".*")
+        if p.is_dir() and (".partial-" in p.name or p.name.endswith(".staged"))
+    )
 
 
 def assert_served_release_is_whole(project: Path, version: str) -> dict:
-    """A freshly started API serves ``version``, and every customer of its table has
-    the segment /segment gives for the customer's own values."""
-    app = create_app(ApiSettings(project_path=project))
+    """A freshly started API serves ``version``; for every customer of its table the
+    row, /segment given the customer's own numbers and the end of the history agree."""
+    app = create_app(ApiSettings(project_path=project, reload_seconds=0))
     with TestClient(app) as client:
         info = client.get("/api/v1/model").json()
         assert info["version"] == version
-        customers = app.state.store.current.release.customers
+        customers = app.state.store.current.customers.to_pylist()
         batch = [
-            {"customer_id": customer_id, **row}
-            for customer_id, row in customers[
-                ["recency", "frequency", "monetary"]
-            ].iterrows()
+            {
+                "customer_id": c["customer_id"],
+                **{f: c[f] for f in ("recency", "frequency", "monetary", "tenure")},
+            }
+            for c in customers
         ]
         answers = client.post("/api/v1/segment/batch", json={"customers": batch})
-        by_segment = {
-            r["customer_id"]: r["segment_name"] for r in answers.json()["results"]
-        }
-        for customer_id in customers.index:
+        by_id = {r["customer_id"]: r["segment_name"] for r in answers.json()["results"]}
+        for row in customers[:: max(1, len(customers) // 40)]:
+            customer_id = row["customer_id"]
             looked_up = client.get(f"/api/v1/customers/{customer_id}").json()
-            assert looked_up["segment_name"] == by_segment[customer_id]
+            history = client.get(f"/api/v1/customers/{customer_id}/history")
+            assert history.status_code == 200
+            last = history.json()["snapshots"][-1]
+            assert (
+                looked_up["segment_name"] == by_id[customer_id] == last["segment_name"]
+            )
+            assert last["snapshot"] == looked_up["as_of"] == info["as_of"]
     return info
 
 
-@pytest.mark.parametrize("dataset", CLUSTERING_SAVES)
-def test_a_run_failing_after_any_save_leaves_a_whole_release_served(project, dataset):
+@pytest.mark.parametrize("dataset", EVERY_SAVE)
+def test_a_run_failing_after_any_save_publishes_nothing_and_leaves_nothing(
+    project, dataset
+):
     (before,) = versions(project)
     bootstrap_project(project)
-    with KedroSession.create(
-        project_path=project, runtime_params={"clustering": {"n_clusters": 3}}
-    ) as session:
+    with KedroSession.create(project_path=project) as session:
         session._hook_manager.register(FailAfterSaving(dataset))
-        with pytest.raises(RuntimeError, match=f"killed after saving {dataset}"):
-            session.run(pipeline_names=["clustering"])
-    after = versions(project)
-    if dataset == "model_release":  # the release itself was complete
-        assert len(after) == 2
-    elif dataset in BEFORE_PUBLISHING:
-        assert after == [before]
-    info = assert_served_release_is_whole(project, max(after))
-    assert info["n_clusters"] == (3 if len(after) == 2 else 4)
-
-
-def test_a_run_killed_while_writing_the_release_publishes_nothing(project, monkeypatch):
-    (before,) = versions(project)
-    real_write = release_module._write_synced
-
-    def die_on_manifest(path: Path, payload: bytes) -> None:
-        if path.name == release_module.MANIFEST:
-            raise KeyboardInterrupt("killed before the manifest")
-        real_write(path, payload)
-
-    monkeypatch.setattr(release_module, "_write_synced", die_on_manifest)
-    with pytest.raises(KeyboardInterrupt):
-        run_kedro(project, pipeline_names=["clustering"])
-    hidden = [p.name for p in (project / RELEASES).iterdir() if p.name.startswith(".")]
-    assert len(hidden) == 1 and ".partial-" in hidden[0]
-    assert versions(project) == sorted([before, *hidden])
+        with pytest.raises(RuntimeError, match=f"failed after saving {dataset}"):
+            session.run()
+    assert versions(project) == [before]
+    assert leftovers(project) == []
     assert_served_release_is_whole(project, before)
+
+
+def test_a_failed_release_write_removes_its_own_staging(project, monkeypatch):
+    """A full disk while writing the release: the write fails, its folder goes."""
+    (before,) = versions(project)
+    real_write = release_module._write
+
+    def full_disk(path: Path, write) -> release_module.FileEntry:
+        if path.name == release_module.CUSTOMERS_FILE:
+            raise OSError(28, "No space left on device")
+        return real_write(path, write)
+
+    monkeypatch.setattr(release_module, "_write", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        run_kedro(project)
+    assert versions(project) == [before]
+    assert leftovers(project) == []
+
+
+KILLED_RUN = """
+import os, signal, sys
+from kedro.framework.hooks import hook_impl
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+class KillAfterSaving:
+    @hook_impl
+    def after_dataset_saved(self, dataset_name):
+        if dataset_name == sys.argv[2]:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+bootstrap_project(sys.argv[1])
+with KedroSession.create(project_path=sys.argv[1]) as session:
+    session._hook_manager.register(KillAfterSaving())
+    session.run()
+"""
+
+
+@pytest.mark.parametrize("dataset", ["model_release", "clean_transactions"])
+def test_after_a_kill_the_next_run_cleans_up_and_the_api_serves_its_release(
+    project, dataset
+):
+    (before,) = versions(project)
+    killed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(KILLED_RUN), str(project), dataset],
+        cwd=project,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"},
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert versions(project) == [before]  # killed: nothing published
+    assert_served_release_is_whole(project, before)
+    run_kedro(project)  # takes over the dead run's lock, removes its leftovers
+    assert leftovers(project) == []
+    after = versions(project)
+    assert len(after) == 2
+    assert_served_release_is_whole(project, max(after))
+
+
+def test_retention_keeps_the_newest_n_and_the_pinned_one(project, monkeypatch):
+    (first,) = versions(project)
+    for _ in range(3):
+        run_kedro(project, runtime_params={"releases": {"keep": 0}})
+    assert len(versions(project)) == 4
+    monkeypatch.setenv("RFM_MODEL_VERSION", first)
+    run_kedro(project, runtime_params={"releases": {"keep": 2}})
+    kept = versions(project)
+    assert len(kept) == 3 and first in kept
+    monkeypatch.delenv("RFM_MODEL_VERSION")
+    run_kedro(project, runtime_params={"releases": {"keep": 2}})
+    assert len(versions(project)) == 2 and first not in versions(project)
 
 
 def resign(folder: Path) -> None:
     """Rewrite a release's manifest to match its files, as a careless copy would."""
     manifest = json.loads((folder / "manifest.json").read_text())
     for name, entry in manifest["files"].items():
-        entry["sha256"] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        payload = (folder / name).read_bytes()
+        entry["sha256"] = hashlib.sha256(payload).hexdigest()
+        entry["bytes"] = len(payload)
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -137,6 +213,15 @@ def damaged_copy(project: Path, damage) -> Path:
     return folder
 
 
+def _rewritten_table(folder: Path, change) -> None:
+    path = folder / release_module.CUSTOMERS_FILE
+    table = ipc.open_file(pa.memory_map(str(path))).read_all()
+    table = change(table)
+    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as out:
+        out.write_table(table)
+    resign(folder)
+
+
 def _unknown_segment_name(folder: Path) -> None:
     profile = folder / "profile.json"
     profile.write_text(profile.read_text().replace('"Champions"', '"VIP"'))
@@ -144,19 +229,26 @@ def _unknown_segment_name(folder: Path) -> None:
 
 
 def _emptied_table(folder: Path) -> None:
-    (folder / "customers.parquet").write_bytes(b"")
+    (folder / release_module.CUSTOMERS_FILE).write_bytes(b"")
 
 
 def _truncated_table(folder: Path) -> None:
-    customers = pd.read_parquet(folder / "customers.parquet")
-    customers.head(10).to_parquet(folder / "customers.parquet", index=False)
-    resign(folder)
+    _rewritten_table(folder, lambda table: table.slice(0, 10))
 
 
 def _table_of_another_model(folder: Path) -> None:
-    customers = pd.read_parquet(folder / "customers.parquet")
-    customers["cluster_label"] = (customers["cluster_label"] + 1) % 4
-    customers.to_parquet(folder / "customers.parquet", index=False)
+    def renamed(table: pa.Table) -> pa.Table:
+        names = table.column("segment_name").to_pylist()
+        swapped = ["At-Risk" if n == "Champions" else n for n in names]
+        index = table.schema.get_field_index("segment_name")
+        return table.set_column(index, "segment_name", pa.array(swapped))
+
+    _rewritten_table(folder, renamed)
+
+
+def _history_of_another_table(folder: Path) -> None:
+    path = folder / "history_codes.npy"
+    path.write_bytes(path.read_bytes()[:-7])
     resign(folder)
 
 
@@ -172,9 +264,10 @@ def _swapped_model(folder: Path) -> None:
     ("damage", "reason"),
     [
         (_unknown_segment_name, "Unknown segment name 'VIP'"),
-        (_emptied_table, "customers.parquet does not match the sha256"),
+        (_emptied_table, "customers.arrow does not match the sha256"),
         (_truncated_table, "row count differs from its manifest"),
-        (_table_of_another_model, "segment names disagree with the profile"),
+        (_table_of_another_model, "segment counts disagree with the profile"),
+        (_history_of_another_table, "unreadable table"),
         (_no_manifest, "no manifest"),
         (_swapped_model, "model.pkl does not match the sha256"),
     ],

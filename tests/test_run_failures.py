@@ -140,9 +140,5 @@ def test_na_null_and_none_are_customer_ids(project_factory, small_transactions, 
         pl.col(SOURCE_ID).replace(dict(zip(ids, ["NA", "null", "None"], strict=True)))
     )
     project = project_factory(renamed)
-    run_kedro(
-        project,
-        env=env,
-        pipeline_names=["data_processing", "feature_engineering", "clustering"],
-    )
+    run_kedro(project, env=env)
     assert {"NA", "null", "None"} <= set(read_segments(project)[SOURCE_ID])

@@ -1,5 +1,6 @@
-"""Project datasets for the catalog: model releases, CSV and Parquet files replaced
-atomically (Parquet written by a streaming sink), CSV in any encoding."""
+"""Project datasets for the catalog: model releases, the segment history, CSV and
+Parquet files replaced atomically (Parquet written by a streaming sink), CSV in any
+encoding."""
 
 from __future__ import annotations
 
@@ -14,51 +15,102 @@ from typing import Any
 
 import pandas as pd
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 from kedro.io import AbstractDataset
 from kedro.io.core import generate_timestamp, get_filepath_str
 from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.polars import LazyPolarsDataset
 
-from .history import HistoryContent, HistoryFolder, write_history
-from .release import ReleaseContent, ReleaseFolder, write_release
+from .history import FEATURE_TYPES, SegmentHistory
+from .profile import SegmentProfile
+from .release import Release, ReleaseFolder, RunInput, write_release
 
 
-class _PublishedFoldersDataset(AbstractDataset):
-    """A folder of published, versioned folders (see ``release.publish_folder``)."""
+class ModelReleaseDataset(AbstractDataset):
+    """Saves a run's ``Release`` under a new Kedro-style version, staged: the
+    project's hooks put it in place when the whole run has succeeded and tell the
+    dataset the run's input (``for_run``). Loads as a ``ReleaseFolder`` to choose a
+    release from (newest valid, or a pinned version)."""
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
-        self._root = Path(filepath)
+        self.folder = ReleaseFolder(Path(filepath))
         self.metadata = metadata
+        self._run_input: RunInput | None = None
 
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._root)}
-
-
-class ModelReleaseDataset(_PublishedFoldersDataset):
-    """Saves a run's model, profile and customer table as one release under a new
-    Kedro-style version; loads as a ``ReleaseFolder`` to choose a release from
-    (newest valid, or a pinned version).
-    """
+    def for_run(self, run_input: RunInput) -> None:
+        """Record ``run_input`` in the manifest of the release this run saves."""
+        self._run_input = run_input
 
     def load(self) -> ReleaseFolder:
-        return ReleaseFolder(self._root)
+        return self.folder
 
-    def save(self, data: ReleaseContent) -> None:
-        write_release(self._root, data, generate_timestamp())
+    def save(self, data: Release) -> None:
+        write_release(self.folder.root, data, generate_timestamp(), self._run_input)
 
     def _exists(self) -> bool:
-        return bool(ReleaseFolder(self._root).versions())
+        return bool(self.folder.versions())
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self.folder.root)}
 
 
-class ReleaseHistoryDataset(_PublishedFoldersDataset):
-    """Saves a segment history beside the release whose model assigned it, under that
-    release's version; loads as a ``HistoryFolder`` to read one by version."""
+class SegmentHistoryDataset(AbstractDataset):
+    """A ``SegmentHistory`` saved as the people's long Parquet table (customer id,
+    snapshot, features, segment), one snapshot at a time, replacing the file in one
+    step; loads as a pandas DataFrame."""
 
-    def load(self) -> HistoryFolder:
-        return HistoryFolder(self._root)
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = Path(filepath)
+        self.metadata = metadata
 
-    def save(self, data: HistoryContent) -> None:
-        write_history(self._root, data)
+    def load(self) -> pd.DataFrame:
+        return pd.read_parquet(self._filepath)
+
+    def save(self, data: SegmentHistory) -> None:
+        schema = pa.schema(
+            [
+                ("customer_id", pa.string()),
+                ("snapshot", pa.string()),
+                *((name, pa.from_numpy_dtype(t)) for name, t in FEATURE_TYPES.items()),
+                ("segment_name", pa.string()),
+            ]
+        )
+        with (
+            _replaced_atomically(str(self._filepath)) as partial,
+            pq.ParquetWriter(partial, schema) as writer,
+        ):
+            for table in data.long_tables():
+                writer.write_table(
+                    pa.Table.from_pandas(table, schema=schema, preserve_index=False)
+                )
+
+    def _exists(self) -> bool:
+        return self._filepath.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
+
+
+class SegmentProfileDataset(AbstractDataset):
+    """The segment profile as a JSON file (replaced in one step), validated on load."""
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> SegmentProfile:
+        return SegmentProfile.model_validate_json(self._filepath.read_bytes())
+
+    def save(self, data: SegmentProfile) -> None:
+        with _replaced_atomically(str(self._filepath)) as partial:
+            partial.write_text(data.model_dump_json(indent=2))
+
+    def _exists(self) -> bool:
+        return self._filepath.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
 
 
 @contextmanager

@@ -1,107 +1,128 @@
-"""Segments over time: each customer's segment at a series of snapshot dates, as the
-served model assigns it, and the migrations between two snapshots.
+"""Segments over time: every customer's features and segment at each snapshot, as
+dense arrays (snapshots x customers) aligned with the customer table, so that a
+million customers over a dozen snapshots stay a few hundred megabytes and every
+question (a customer's history, who moved from one segment to another) is a slice.
 
-The history is published beside the release whose model assigned it, under the same
-version (``<root>/<version>/segment_history.parquet`` with its own manifest, written
-last), so the API serves a history and a model that belong together.
+The last snapshot is the release's as-of date and its row *is* the customer table,
+so a customer's last history entry always equals its row there.
 """
 
 from __future__ import annotations
 
-import io
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .release import InvalidRelease, parquet_bytes, publish_folder, read_folder
-from .segments import segment_order
-
-HISTORY_FILE = "segment_history.parquet"
-HISTORY_COLUMNS = (
-    "customer_id",
-    "snapshot",
-    "recency",
-    "frequency",
-    "monetary",
-    "tenure",
-    "segment_name",
-)
-ENTERED, LEFT = "entered", "left"  # not a customer yet at `from` / no longer at `to`
+ENTERED = "entered"  # not a customer yet at the earlier snapshot
+ABSENT = -1  # segment code of a customer before their first purchase
+MIGRATION_COLUMNS = ["from", "to", "from_segment", "to_segment", "customers", "share"]
+FEATURE_TYPES = {
+    "recency": np.int32,
+    "frequency": np.int32,
+    "monetary": np.float64,
+    "tenure": np.int32,
+}
 
 
 @dataclass(frozen=True)
-class HistoryContent:
-    """A history table and the release version whose model assigned its segments."""
+class SegmentHistory:
+    """``codes[s, i]``: customer ``i``'s segment at ``snapshots[s]`` (an index into
+    ``segment_names``, ``ABSENT`` before their first purchase); the features alike."""
 
-    version: str
-    table: pd.DataFrame
+    # (n,) in the customer table's order; empty in a published release, whose
+    # table's rows are the positions
+    customer_ids: np.ndarray
+    snapshots: tuple[str, ...]  # ISO dates, oldest first; the last is the as-of date
+    segment_names: tuple[str, ...]
+    codes: np.ndarray  # (S, n) int8
+    recency: np.ndarray  # (S, n) int32
+    frequency: np.ndarray  # (S, n) int32
+    monetary: np.ndarray  # (S, n) float64
+    tenure: np.ndarray  # (S, n) int32
 
+    def snapshot(self, date: str) -> int:
+        """The index of snapshot ``date``; KeyError if it is none."""
+        try:
+            return self.snapshots.index(date)
+        except ValueError:
+            raise KeyError(date) from None
 
-def write_history(root: Path, content: HistoryContent) -> Path:
-    table = content.table.reset_index(drop=True)
-    return publish_folder(
-        root, content.version, {HISTORY_FILE: (parquet_bytes(table), len(table))}
-    )
+    def long_tables(self) -> Iterator[pd.DataFrame]:
+        """The history as the people's long table, one snapshot at a time: customer
+        id, snapshot, features and segment of the customers present."""
+        names = np.asarray(self.segment_names, dtype=object)
+        for s, date in enumerate(self.snapshots):
+            present = self.codes[s] != ABSENT
+            yield pd.DataFrame(
+                {
+                    "customer_id": self.customer_ids[present],
+                    "snapshot": date,
+                    **{f: getattr(self, f)[s, present] for f in FEATURE_TYPES},
+                    "segment_name": names[self.codes[s, present]],
+                }
+            )
 
+    def long(self) -> pd.DataFrame:
+        return pd.concat(self.long_tables(), ignore_index=True)
 
-class HistoryFolder:
-    """Histories by release version (what the ``release_history`` entry loads as)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def read(self, version: str) -> pd.DataFrame | None:
-        """The history of release ``version``; None if none was published for it,
-        InvalidRelease if one was and does not verify."""
-        folder = self.root / version
-        if not folder.is_dir():
-            return None
-        manifest, payloads = read_folder(folder, (HISTORY_FILE,))
-        table = pd.read_parquet(io.BytesIO(payloads[HISTORY_FILE]))
-        if list(table.columns) != list(HISTORY_COLUMNS):
-            raise InvalidRelease(f"{HISTORY_FILE} has columns {list(table.columns)}")
-        if len(table) != manifest.files[HISTORY_FILE].rows:
-            raise InvalidRelease(f"{HISTORY_FILE} row count differs from its manifest")
-        return table.astype({"customer_id": str})
-
-
-def snapshots_of(history: pd.DataFrame) -> list[str]:
-    """The snapshot dates of a history, oldest first, as ISO dates."""
-    return sorted(history["snapshot"].unique().tolist())
-
-
-def transitions(history: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
-    """Customers moving from each segment at snapshot ``start`` to each at ``end``.
-
-    One row per (from_segment, to_segment) with at least one customer; customers not
-    present at ``start`` come from ``entered``, those not present at ``end`` go to
-    ``left``. ``share`` is the part of the from-segment's customers (entered: of all
-    who entered). Rows follow segment order, then ``entered``.
-    """
-    before = history.loc[history["snapshot"] == start].set_index("customer_id")
-    after = history.loc[history["snapshot"] == end].set_index("customer_id")
-    pairs = pd.DataFrame(
-        {
-            "from_segment": before["segment_name"].reindex(
-                before.index.union(after.index)
-            ),
-            "to_segment": after["segment_name"].reindex(
-                before.index.union(after.index)
-            ),
-        }
-    ).fillna({"from_segment": ENTERED, "to_segment": LEFT})
-    counts = pairs.value_counts().rename("customers").reset_index()
-    counts["share"] = (
-        counts["customers"]
-        / counts.groupby("from_segment")["customers"].transform("sum")
-    ).round(4)
-    rank = {
-        name: i
-        for i, name in enumerate(
-            [*segment_order(set(history["segment_name"])), ENTERED, LEFT]
+    def sizes(self) -> pd.DataFrame:
+        """Customers per segment (columns, in segment order) at each snapshot."""
+        k = len(self.segment_names)
+        counts = [
+            np.bincount(row[row != ABSENT].astype(np.int64), minlength=k)
+            for row in self.codes
+        ]
+        table = pd.DataFrame(
+            counts, index=list(self.snapshots), columns=self.segment_names
         )
-    }
-    return counts.sort_values(
-        ["from_segment", "to_segment"], key=lambda names: names.map(rank)
-    ).reset_index(drop=True)
+        return table.loc[:, table.sum() > 0]
+
+    def transitions(self, start: int, end: int) -> pd.DataFrame:
+        """Customers moving from each segment at snapshot ``start`` to each at
+        ``end``; customers with no purchase before ``start`` come from ``entered``.
+        ``share`` is the part of the from-segment's customers (entered: of all who
+        entered). Rows with customers only, in segment order, ``entered`` last."""
+        k = len(self.segment_names)
+        before = self.codes[start].astype(np.int64)
+        after = self.codes[end].astype(np.int64)
+        present = after != ABSENT
+        before = np.where(before == ABSENT, k, before)[present]
+        counts = np.bincount(before * k + after[present], minlength=(k + 1) * k)
+        counts = counts.reshape(k + 1, k)
+        sources, targets = np.nonzero(counts)
+        names = [*self.segment_names, ENTERED]
+        customers = counts[sources, targets]
+        totals = counts.sum(axis=1)[sources]
+        return pd.DataFrame(
+            {
+                "from": self.snapshots[start],
+                "to": self.snapshots[end],
+                "from_segment": [names[i] for i in sources],
+                "to_segment": [names[j] for j in targets],
+                "customers": customers,
+                "share": np.round(customers / totals, 4),
+            },
+            columns=MIGRATION_COLUMNS,
+        )
+
+    def all_transitions(self) -> pd.DataFrame:
+        """``transitions`` between every two snapshots, earlier to later."""
+        tables = [
+            self.transitions(start, end)
+            for start, end in itertools.combinations(range(len(self.snapshots)), 2)
+        ]
+        if not tables:
+            return pd.DataFrame(columns=MIGRATION_COLUMNS)
+        return pd.concat(tables, ignore_index=True)
+
+    def movers(
+        self, start: int, end: int, source: int | None, target: int
+    ) -> np.ndarray:
+        """Positions of the customers in segment code ``source`` at ``start`` (None:
+        entered since) and ``target`` at ``end``."""
+        before = self.codes[start]
+        came = before == (ABSENT if source is None else source)
+        return np.flatnonzero(came & (self.codes[end] == target))

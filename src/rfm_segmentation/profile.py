@@ -1,15 +1,20 @@
 """The segment profile: what a fitted model means, in one pydantic definition.
 
 The clustering pipeline writes it, the API validates it on load and answers with it.
+``SegmentNaming`` is the part the assignment needs (the clusters' names and the
+per-customer thresholds); the profile adds what the assigned customers look like.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from sklearn.pipeline import Pipeline
 
 from .model import n_clusters_of
-from .segments import base_segment
+from .segments import CustomerThresholds, base_segment
 
 
 class _Frozen(BaseModel):
@@ -36,7 +41,7 @@ class FeatureRanges(_Frozen):
 
 
 class TenureStats(_Frozen):
-    """Days from the first purchase to the snapshot date."""
+    """Days from the first purchase to the as-of date."""
 
     mean: float
     median: float
@@ -50,11 +55,74 @@ class RuleCheckInfo(_Frozen):
     )
 
 
-class NamingInfo(_Frozen):
-    """How well the names fit: the rules checked, and the names no cluster meets."""
+def _known_name(name: str) -> str:
+    try:
+        base_segment(name)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
+    return name
 
-    unfilled_segments: list[str]
-    rules: list[RuleCheckInfo]
+
+SegmentName = Annotated[str, AfterValidator(_known_name)]
+
+
+class SegmentNaming(_Frozen):
+    """What assigning a customer needs besides the model: each cluster's name (by
+    its centre rules), the per-customer thresholds and the training ranges."""
+
+    cluster_names: list[SegmentName] = Field(
+        description="Segment name by cluster label"
+    )
+    unfilled_segments: list[str] = Field(
+        description="Names no cluster meets the centre rules of"
+    )
+    rules: list[RuleCheckInfo] = Field(description="The centre rules, checked")
+    customer_quantiles: dict[str, float]
+    thresholds: CustomerThresholds
+    feature_ranges: FeatureRanges
+    population_tenure_median: float
+
+
+class CustomerFit(_Frozen):
+    """How well the names fit single customers: who keeps the cluster's name, who
+    moved to the nearest segment whose rules they meet, and why."""
+
+    kept_share: float = Field(ge=0, le=1)
+    moved: dict[str, int] = Field(description="Customers moved, by reason")
+    fifth_name: int = Field(ge=0, description="Customers given the fifth name")
+
+
+class ClusterInfo(_Frozen):
+    cluster_label: int = Field(ge=0)
+    segment_name: SegmentName = Field(
+        description="The name the cluster's centre carries"
+    )
+    centroid: RFMValues = Field(
+        description="Cluster centre in days, purchases and money"
+    )
+    size: int = Field(ge=0, description="Customers whose nearest centre it is")
+    tenure_median: float
+
+
+class Revenue(_Frozen):
+    total: float = Field(description="Sum of the customers' spend, in `currency`")
+    share: float = Field(ge=0, le=1)
+    per_customer: float
+
+
+class SegmentInfo(_Frozen):
+    segment_name: SegmentName
+    description: str
+    strategy: str
+    colour: str
+    customers: int = Field(ge=0, description="Customers carrying the name")
+    share: float = Field(ge=0, le=1)
+    mean: RFMValues | None = Field(description="Mean recency, frequency, monetary")
+    median: RFMValues | None
+    tenure: TenureStats | None
+    revenue: Revenue
+    outliers: int = Field(ge=0, description="Customers beyond an outlier bound")
+    unfilled: bool = Field(description="No cluster meets the name's centre rules")
 
 
 class OutlierInfo(_Frozen):
@@ -76,52 +144,35 @@ class StabilityInfo(_Frozen):
     runs: int = Field(ge=0)
 
 
-class SegmentInfo(_Frozen):
-    cluster_label: int = Field(ge=0)
-    segment_name: str
-    description: str
-    strategy: str
-    centroid: RFMValues = Field(
-        description="Cluster centre in days, purchases and money"
-    )
-    size: int = Field(ge=0, description="Customers in this segment at training time")
-    share: float = Field(ge=0, le=1)
-    tenure: TenureStats
-
-    @field_validator("segment_name")
-    @classmethod
-    def _known_name(cls, name: str) -> str:
-        try:
-            base_segment(name)
-        except KeyError as error:
-            raise ValueError(error.args[0]) from None
-        return name
-
-
 class SegmentProfile(_Frozen):
+    as_of: date = Field(description="The date recency and tenure are counted to")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     n_clusters: int = Field(ge=2)
     n_customers: int = Field(ge=2)
+    n_fitted: int = Field(ge=2, description="Customers the model was fitted on")
     silhouette: float = Field(ge=-1, le=1)
-    feature_ranges: FeatureRanges
-    population_tenure_median: float
-    segments: list[SegmentInfo]
-    naming: NamingInfo
+    naming: SegmentNaming
+    customer_fit: CustomerFit
+    clusters: list[ClusterInfo]
+    segments: list[SegmentInfo] = Field(description="Every name, in segment order")
     outliers: OutlierInfo
     stability: StabilityInfo
 
     @model_validator(mode="after")
-    def _one_segment_per_label(self) -> SegmentProfile:
-        labels = [segment.cluster_label for segment in self.segments]
-        if labels != list(range(self.n_clusters)):
+    def _one_cluster_per_label(self) -> SegmentProfile:
+        labels = [cluster.cluster_label for cluster in self.clusters]
+        if labels != list(range(self.n_clusters)) or len(
+            self.naming.cluster_names
+        ) != len(labels):
             raise ValueError(
-                f"segments must name cluster labels 0..{self.n_clusters - 1} in order, "
+                f"clusters must name cluster labels 0..{self.n_clusters - 1} in order, "
                 f"got {labels}"
             )
         return self
 
     @property
-    def names(self) -> tuple[str, ...]:
-        """Segment name by cluster label."""
+    def segment_names(self) -> tuple[str, ...]:
+        """Every segment name of the profile, in order (codes in the release)."""
         return tuple(segment.segment_name for segment in self.segments)
 
     def check_model(self, model: Pipeline) -> None:

@@ -1,81 +1,115 @@
-"""Releases: the fitted model, its segment profile and the customer table of one run,
-published together under one version.
+"""Releases: everything one run publishes for the API, as one aggregate in one folder.
 
-A release is a folder ``<root>/<version>/`` holding ``model.pkl``, ``profile.json``,
-``customers.parquet`` and, written last, ``manifest.json`` (version, created-at, each
-file's sha256, size and row count). It is written under a hidden temporary name and
-renamed into place when complete, so a reader never sees half a release; a folder
-without a valid manifest is not a release. Reading checks every file against the
-manifest *before* unpickling: a torn or swapped model is refused, never run.
+A release is the fitted model, its segment profile, the customer table, the segment
+history and the migration tables of one run: ``<root>/<version>/`` with
+
+- ``model.pkl``, ``profile.json``;
+- ``customers.arrow``: the customer table, sorted by customer id (Arrow IPC, read
+  memory-mapped: a worker maps it, it never loads it whole);
+- ``history_<feature>.npy``: codes and features at each snapshot, (snapshots x
+  customers) aligned with the table's rows (memory-mapped too);
+- ``migrations.parquet``: customers moving between segments, every two snapshots;
+- ``manifest.json``, written last: version, as-of date, snapshots, the run's input
+  and row counts, and each file's sha256 and size.
+
+It is written under a hidden name (``.<version>.partial-<pid>``), renamed to
+``.<version>.staged`` once complete, and renamed into place only when the whole run
+has succeeded (``ReleaseFolder.commit_staged``, called by the project's hooks), so a
+reader never sees half a release and a failed run publishes nothing. Reading checks
+every file against the manifest before unpickling or mapping anything.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-import io
+import logging
 import os
 import pickle
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import IO, Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import ipc
 from pydantic import BaseModel, Field, ValidationError
 from sklearn.pipeline import Pipeline
 
-from .model import FEATURES
+from .assignment import Segmenter
+from .history import ABSENT, FEATURE_TYPES, SegmentHistory
 from .profile import SegmentProfile
 
+logger = logging.getLogger(__name__)
+
+FORMAT = 2
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.pkl"
 PROFILE_FILE = "profile.json"
-CUSTOMERS_FILE = "customers.parquet"
-RELEASE_FILES = (MODEL_FILE, PROFILE_FILE, CUSTOMERS_FILE)
-CUSTOMER_COLUMNS = ("customer_id", *FEATURES, "cluster_label", "segment_name")
+CUSTOMERS_FILE = "customers.arrow"
+MIGRATIONS_FILE = "migrations.parquet"
+HISTORY_ARRAYS = {"codes": np.int8, **FEATURE_TYPES}
+DATE_COLUMNS = ("as_of", "first_purchase", "last_purchase")
+CATEGORY_COLUMNS = ("segment_name", "name_reason", "rfm_score")
+REQUIRED_COLUMNS = ("customer_id", "cluster_label", "segment_name", "as_of")
+STAGED, PARTIAL = ".staged", ".partial-"
+
+
+def history_file(array: str) -> str:
+    return f"history_{array}.npy"
 
 
 class FileEntry(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     bytes: int = Field(ge=0)
-    rows: int | None = Field(default=None, ge=0)
+
+
+class RunInput(BaseModel):
+    """The run's raw input, as found when the run started."""
+
+    path: str
+    bytes: int | None = None
+    modified_at: datetime | None = None
+
+    @classmethod
+    def of(cls, path: str) -> RunInput:
+        """``path`` with its size and modification time when it is a local file."""
+        try:
+            stat = Path(path).stat()
+        except OSError:
+            return cls(path=path)
+        return cls(
+            path=path,
+            bytes=stat.st_size,
+            modified_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+        )
 
 
 class Manifest(BaseModel):
-    format: Literal[1] = 1
+    format: Literal[2] = FORMAT
     version: str
     created_at: datetime
+    as_of: date
+    snapshots: list[date]
+    input: RunInput | None
+    rows: dict[str, int] = Field(description="Rows read, kept, customers, ...")
     files: dict[str, FileEntry]
 
 
-@dataclass(frozen=True)
-class ReleaseContent:
-    """What one clustering run publishes."""
-
-    model: Pipeline
-    profile: SegmentProfile
-    customers: pd.DataFrame  # customer_segments: customer_id, features, segment
-
-
-@dataclass(frozen=True)
-class Release:
-    """A published, verified release."""
-
-    version: str
-    created_at: datetime
-    model: Pipeline
-    profile: SegmentProfile
-    customers: pd.DataFrame  # indexed by customer_id (text)
+class InvalidRelease(ValueError):
+    """A release folder that cannot be served; the message says why (no paths)."""
 
 
 @dataclass(frozen=True)
 class SkippedRelease:
     version: str
     reason: str
-
-
-class InvalidRelease(ValueError):
-    """A release folder that cannot be served; the message says why (no paths)."""
 
 
 class NoValidRelease(LookupError):
@@ -86,71 +120,370 @@ class NoValidRelease(LookupError):
         self.skipped = skipped
 
 
-def write_release(root: Path, content: ReleaseContent, version: str) -> Path:
-    """Write ``content`` as release ``version`` under ``root``; visible only once complete."""
-    content.profile.check_model(content.model)
-    customers = content.customers.reset_index(drop=True)
-    return publish_folder(
-        root,
-        version,
-        {
-            MODEL_FILE: (pickle.dumps(content.model, protocol=5), None),
-            PROFILE_FILE: (content.profile.model_dump_json(indent=2).encode(), None),
-            CUSTOMERS_FILE: (parquet_bytes(customers), len(customers)),
-        },
+@dataclass(frozen=True)
+class Release:
+    """One run's model, profile, customer table, segment history and migrations.
+
+    The pipelines build it in memory (``Release.build``); a published one is opened
+    from its folder with the tables memory-mapped (``ReleaseFolder.load``). Either
+    way the customer table is sorted by customer id and the history's columns are
+    its rows."""
+
+    model: Pipeline
+    profile: SegmentProfile
+    customers: pa.Table
+    history: SegmentHistory
+    migrations: pd.DataFrame
+    rows: dict[str, int]
+    input: RunInput | None = None
+    version: str | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def build(
+        cls,
+        model: Pipeline,
+        profile: SegmentProfile,
+        *,
+        customers: pd.DataFrame,
+        history: SegmentHistory,
+        migrations: pd.DataFrame,
+        rows: dict[str, int],
+    ) -> Release:
+        """The aggregate of one run; ``history`` must list the table's customers in
+        the table's order (the segment_history pipeline builds it so)."""
+        profile.check_model(model)
+        if not np.array_equal(
+            history.customer_ids, customers["customer_id"].to_numpy()
+        ):
+            raise ValueError("the history does not list the customer table's customers")
+        order = np.argsort(customers["customer_id"].to_numpy(dtype=str), kind="stable")
+        if not (order == np.arange(len(order))).all():
+            customers = customers.iloc[order]
+            history = _history_reordered(history, order)
+        return cls(
+            model, profile, _arrow_table(customers), history, migrations, dict(rows)
+        )
+
+    @cached_property
+    def segmenter(self) -> Segmenter:
+        return Segmenter.of(self.model, self.profile.naming)
+
+    @cached_property
+    def _ids(self) -> pa.ChunkedArray:
+        return self.customers.column("customer_id")
+
+    def position(self, customer_id: str) -> int | None:
+        """The customer's row in the table (and column in the history), or None."""
+        ids = self._ids
+        at = bisect.bisect_left(_ArrowSequence(ids), customer_id)
+        return at if at < len(ids) and ids[at].as_py() == customer_id else None
+
+    def customer(self, position: int) -> dict[str, Any]:
+        (row,) = self.customers.slice(position, 1).to_pylist()
+        return row
+
+    def customer_history(self, position: int) -> list[dict[str, Any]]:
+        """The customer's snapshots, from the first after their first purchase."""
+        h = self.history
+        codes = h.codes[:, position]
+        return [
+            {
+                "snapshot": h.snapshots[s],
+                **{f: getattr(h, f)[s, position].item() for f in FEATURE_TYPES},
+                "segment_name": h.segment_names[codes[s]],
+            }
+            for s in range(len(h.snapshots))
+            if codes[s] != ABSENT
+        ]
+
+    def rows_at(self, positions: np.ndarray) -> pa.Table:
+        return self.customers.take(pa.array(positions, type=pa.int64()))
+
+    def positions_after(self, customer_id: str | None) -> int:
+        """The first row whose id sorts after ``customer_id`` (a page cursor)."""
+        if customer_id is None:
+            return 0
+        return bisect.bisect_right(_ArrowSequence(self._ids), customer_id)
+
+
+class _ArrowSequence:
+    """An Arrow string column as a sequence, for ``bisect``: O(log n) values read."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self.column = column
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    def __getitem__(self, index: int) -> str:
+        return self.column[index].as_py()
+
+
+def _history_reordered(history: SegmentHistory, order: np.ndarray) -> SegmentHistory:
+    return replace(
+        history,
+        customer_ids=history.customer_ids[order],
+        **{name: getattr(history, name)[:, order] for name in HISTORY_ARRAYS},
     )
 
 
-def publish_folder(
-    root: Path, version: str, payloads: dict[str, tuple[bytes, int | None]]
+def _arrow_table(customers: pd.DataFrame) -> pa.Table:
+    """The customer table as Arrow: ids as text, dates as dates, repeated labels
+    dictionary-encoded."""
+    table = pa.Table.from_pandas(
+        customers.astype({"customer_id": str}), preserve_index=False
+    )
+    for name in table.column_names:
+        column = table.column(name)
+        if name in DATE_COLUMNS:
+            column = pc.cast(pc.strptime(column, "%Y-%m-%d", "s"), pa.date32())
+        elif name in CATEGORY_COLUMNS or (
+            name != "customer_id" and pa.types.is_string(column.type)
+        ):
+            column = pc.dictionary_encode(column)
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    return table.combine_chunks().unify_dictionaries()
+
+
+# --- writing ---------------------------------------------------------------------
+
+
+def write_release(
+    root: Path, release: Release, version: str, run_input: RunInput | None
 ) -> Path:
-    """Files as folder ``root/version``, with a manifest written last, renamed into
-    place when complete."""
+    """Write ``release`` as ``root/.<version>.staged``, complete with its manifest;
+    ``ReleaseFolder.commit_staged`` puts it in place. A failed write removes what
+    it wrote."""
     root.mkdir(parents=True, exist_ok=True)
-    final = root / version
-    if final.exists():
-        raise FileExistsError(f"{final.parent.name}/{version} already exists")
-    staging = root / f".{version}.partial-{os.getpid()}"
-    staging.mkdir()
-    files = {}
-    for name, (payload, rows) in payloads.items():
-        _write_synced(staging / name, payload)
-        files[name] = FileEntry(sha256=_sha256(payload), bytes=len(payload), rows=rows)
-    manifest = Manifest(version=version, created_at=datetime.now(UTC), files=files)
-    _write_synced(staging / MANIFEST, manifest.model_dump_json(indent=2).encode())
-    staging.rename(final)
-    return final
+    if (root / version).exists():
+        raise FileExistsError(f"{root.name}/{version} already exists")
+    partial = root / f".{version}{PARTIAL}{os.getpid()}"
+    partial.mkdir()
+    try:
+        files = _write_files(partial, release)
+        history = release.history
+        manifest = Manifest(
+            version=version,
+            created_at=datetime.now(UTC),
+            as_of=release.profile.as_of,
+            snapshots=list(history.snapshots),
+            input=run_input,
+            rows={
+                **release.rows,
+                "customers": release.customers.num_rows,
+                "history": int((history.codes != ABSENT).sum()),
+                "migrations": len(release.migrations),
+            },
+            files=files,
+        )
+        _write(partial / MANIFEST, lambda f: f.write(_json(manifest)))
+        staged = root / f".{version}{STAGED}"
+        partial.rename(staged)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return staged
+
+
+def _write_files(folder: Path, release: Release) -> dict[str, FileEntry]:
+    writers: dict[str, Callable[[IO[bytes]], Any]] = {
+        MODEL_FILE: lambda f: pickle.dump(release.model, f, protocol=5),
+        PROFILE_FILE: lambda f: f.write(_json(release.profile)),
+        CUSTOMERS_FILE: lambda f: _write_arrow(f, release.customers),
+        MIGRATIONS_FILE: lambda f: release.migrations.to_parquet(f, index=False),
+        **{
+            history_file(name): _array_writer(getattr(release.history, name), dtype)
+            for name, dtype in HISTORY_ARRAYS.items()
+        },
+    }
+    return {name: _write(folder / name, write) for name, write in writers.items()}
+
+
+def _array_writer(array: np.ndarray, dtype: type) -> Callable[[IO[bytes]], None]:
+    return lambda f: np.save(f, np.ascontiguousarray(array, dtype=dtype))
+
+
+def _write_arrow(file: IO[bytes], table: pa.Table) -> None:
+    with ipc.new_file(file, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _write(path: Path, write: Callable[[IO[bytes]], Any]) -> FileEntry:
+    """Write a new file through ``write``, flushed to disk; its sha256 and size."""
+    with path.open("xb") as file:
+        write(file)
+        file.flush()
+        os.fsync(file.fileno())
+    return FileEntry(sha256=_sha256_of(path), bytes=path.stat().st_size)
+
+
+def _json(model: BaseModel) -> bytes:
+    return model.model_dump_json(indent=2).encode()
+
+
+def _sha256_of(path: Path) -> str:
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+# --- reading ---------------------------------------------------------------------
 
 
 def read_release(folder: Path) -> Release:
-    """Load and verify one release folder; InvalidRelease says what is wrong."""
-    manifest, payloads = read_folder(folder, RELEASE_FILES)
+    """Open and verify one release folder; InvalidRelease says what is wrong."""
+    manifest = read_manifest(folder)
+    for name in manifest.files:
+        if name not in (MODEL_FILE, PROFILE_FILE):
+            _verified(folder, manifest, name)
     try:
-        profile = SegmentProfile.model_validate_json(payloads[PROFILE_FILE])
+        profile = SegmentProfile.model_validate_json(
+            _verified_bytes(folder, manifest, PROFILE_FILE)
+        )
     except ValidationError as error:
         raise InvalidRelease(
             f"{PROFILE_FILE} is not a valid segment profile: {_first_error(error)}"
         ) from None
+    payload = _verified_bytes(folder, manifest, MODEL_FILE)
     try:
-        model = pickle.loads(payloads[MODEL_FILE])
+        model = pickle.loads(payload)
         profile.check_model(model)
     except Exception as error:  # unpickling fails in many ways
         raise InvalidRelease(
             f"{MODEL_FILE} is not the model its profile describes: {error}"
         ) from None
-    customers = _verified_customers(payloads[CUSTOMERS_FILE], manifest, profile)
-    return Release(manifest.version, manifest.created_at, model, profile, customers)
+    try:
+        customers = ipc.open_file(pa.memory_map(str(folder / CUSTOMERS_FILE))).read_all()
+        history = _mapped_history(folder, manifest, profile, customers)
+    except (pa.ArrowInvalid, ValueError) as error:
+        raise InvalidRelease(f"unreadable table: {error}") from None
+    _check_customers(customers, manifest, profile)
+    return Release(
+        model=model,
+        profile=profile,
+        customers=customers,
+        history=history,
+        migrations=pd.read_parquet(folder / MIGRATIONS_FILE),
+        rows=manifest.rows,
+        input=manifest.input,
+        version=manifest.version,
+        created_at=manifest.created_at,
+    )
+
+
+def read_manifest(folder: Path) -> Manifest:
+    try:
+        manifest = Manifest.model_validate_json((folder / MANIFEST).read_bytes())
+    except FileNotFoundError:
+        raise InvalidRelease(
+            "no manifest: an unfinished run, or not a release"
+        ) from None
+    except ValidationError as error:
+        if '"format": 1' in (folder / MANIFEST).read_text(errors="replace"):
+            raise InvalidRelease(
+                "a release of an older format: run `kedro run` to publish a new one"
+            ) from None
+        raise InvalidRelease(f"invalid manifest: {_first_error(error)}") from None
+    if manifest.version != folder.name:
+        raise InvalidRelease(f"its manifest names version {manifest.version}")
+    expected = {MODEL_FILE, PROFILE_FILE, CUSTOMERS_FILE, MIGRATIONS_FILE} | {
+        history_file(name) for name in HISTORY_ARRAYS
+    }
+    if missing := sorted(expected - set(manifest.files)):
+        raise InvalidRelease(f"its manifest lists no {', '.join(missing)}")
+    return manifest
+
+
+def _verified(folder: Path, manifest: Manifest, name: str) -> None:
+    """The file matches its manifest entry: size first, then sha256."""
+    entry = manifest.files[name]
+    path = folder / name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InvalidRelease(f"{name} is missing") from None
+    if size != entry.bytes or _sha256_of(path) != entry.sha256:
+        raise InvalidRelease(
+            f"{name} does not match the sha256 in its manifest (torn or replaced)"
+        )
+
+
+def _verified_bytes(folder: Path, manifest: Manifest, name: str) -> bytes:
+    """The file's bytes, checked against its manifest entry before any use."""
+    try:
+        payload = (folder / name).read_bytes()
+    except FileNotFoundError:
+        raise InvalidRelease(f"{name} is missing") from None
+    if hashlib.sha256(payload).hexdigest() != manifest.files[name].sha256:
+        raise InvalidRelease(
+            f"{name} does not match the sha256 in its manifest (torn or replaced)"
+        )
+    return payload
+
+
+def _mapped_history(
+    folder: Path, manifest: Manifest, profile: SegmentProfile, customers: pa.Table
+) -> SegmentHistory:
+    arrays = {
+        name: np.load(folder / history_file(name), mmap_mode="r")
+        for name in HISTORY_ARRAYS
+    }
+    shape = (len(manifest.snapshots), customers.num_rows)
+    if any(array.shape != shape for array in arrays.values()):
+        raise InvalidRelease(
+            f"the history's arrays are not {shape[0]} snapshots x {shape[1]} customers"
+        )
+    return SegmentHistory(
+        customer_ids=np.empty(0, dtype=object),  # published: positions are rows
+        snapshots=tuple(d.isoformat() for d in manifest.snapshots),
+        segment_names=profile.segment_names,
+        **arrays,
+    )
+
+
+def _check_customers(
+    customers: pa.Table, manifest: Manifest, profile: SegmentProfile
+) -> None:
+    names = customers.column_names
+    if missing := [c for c in REQUIRED_COLUMNS if c not in names]:
+        raise InvalidRelease(f"{CUSTOMERS_FILE} lacks columns {missing}")
+    if customers.num_rows != manifest.rows["customers"]:
+        raise InvalidRelease(f"{CUSTOMERS_FILE} row count differs from its manifest")
+    ids = customers.column("customer_id")
+    if len(ids) > 1 and not pc.all(pc.greater(ids[1:], ids[:-1])).as_py():
+        raise InvalidRelease(
+            f"{CUSTOMERS_FILE} is not sorted by customer id, or lists one twice"
+        )
+    counts = {
+        row["values"]: row["counts"]
+        for row in pc.value_counts(customers.column("segment_name")).to_pylist()
+    }
+    expected = {s.segment_name: s.customers for s in profile.segments if s.customers}
+    if counts != expected:
+        raise InvalidRelease(
+            f"{CUSTOMERS_FILE} segment counts disagree with the profile"
+        )
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(root)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+# --- the folder of releases --------------------------------------------------------
 
 
 class ReleaseFolder:
-    """The releases under one folder, newest first; loaded lazily, like Kedro's
+    """The releases under one folder, newest first; opened lazily, like Kedro's
     PartitionedDataset, so that a reader chooses which one to load."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def versions(self) -> list[str]:
-        """Release folder names, newest first (hidden folders are unfinished writes)."""
+        """Release folder names, newest first (hidden folders are unfinished)."""
         if not self.root.is_dir():
             return []
         names = (p.name for p in self.root.iterdir() if p.is_dir())
@@ -161,88 +494,56 @@ class ReleaseFolder:
             raise InvalidRelease("no such release")
         return read_release(self.root / version)
 
-    def newest_valid(self) -> tuple[Release, list[SkippedRelease]]:
+    def newest_valid(
+        self, skip: Iterable[str] = ()
+    ) -> tuple[Release, list[SkippedRelease]]:
         """The newest release that verifies, and the newer ones skipped, with why."""
         skipped = []
         for version in self.versions():
+            if version in skip:
+                continue
             try:
                 return read_release(self.root / version), skipped
             except InvalidRelease as error:
                 skipped.append(SkippedRelease(version, str(error)))
         raise NoValidRelease(skipped)
 
+    def newest_complete_version(self) -> str | None:
+        """The newest release with a valid manifest (its files are not hashed)."""
+        for version in self.versions():
+            try:
+                read_manifest(self.root / version)
+            except InvalidRelease:
+                continue
+            return version
+        return None
 
-def read_folder(
-    folder: Path, names: tuple[str, ...]
-) -> tuple[Manifest, dict[str, bytes]]:
-    """A published folder's manifest and the named files, each checked against it."""
-    try:
-        manifest = Manifest.model_validate_json((folder / MANIFEST).read_bytes())
-    except FileNotFoundError:
-        raise InvalidRelease(
-            "no manifest: an unfinished run, or not a release"
-        ) from None
-    except ValidationError as error:
-        raise InvalidRelease(f"invalid manifest: {_first_error(error)}") from None
-    if manifest.version != folder.name:
-        raise InvalidRelease(f"its manifest names version {manifest.version}")
-    return manifest, {name: _verified(folder, manifest, name) for name in names}
+    def staged(self) -> list[Path]:
+        return sorted(self.root.glob(f".*{STAGED}")) if self.root.is_dir() else []
 
+    def commit_staged(self) -> list[str]:
+        """Put every staged release in place (the last step of a successful run)."""
+        committed = []
+        for folder in self.staged():
+            version = folder.name[1 : -len(STAGED)]
+            folder.rename(self.root / version)
+            committed.append(version)
+        return committed
 
-def _verified(folder: Path, manifest: Manifest, name: str) -> bytes:
-    entry = manifest.files.get(name)
-    if entry is None:
-        raise InvalidRelease(f"its manifest lists no {name}")
-    try:
-        payload = (folder / name).read_bytes()
-    except FileNotFoundError:
-        raise InvalidRelease(f"{name} is missing") from None
-    if _sha256(payload) != entry.sha256:
-        raise InvalidRelease(
-            f"{name} does not match the sha256 in its manifest (torn or replaced)"
-        )
-    return payload
+    def discard_unfinished(self) -> list[str]:
+        """Remove staged and partial releases (of a failed or killed run)."""
+        leftovers = [*self.staged(), *self.root.glob(f".*{PARTIAL}*")]
+        for folder in leftovers:
+            shutil.rmtree(folder, ignore_errors=True)
+        return [folder.name for folder in leftovers]
 
-
-def _verified_customers(
-    payload: bytes, manifest: Manifest, profile: SegmentProfile
-) -> pd.DataFrame:
-    customers = pd.read_parquet(io.BytesIO(payload))
-    missing = [c for c in CUSTOMER_COLUMNS if c not in customers.columns]
-    if missing:
-        raise InvalidRelease(f"{CUSTOMERS_FILE} lacks columns {missing}")
-    if len(customers) != manifest.files[CUSTOMERS_FILE].rows:
-        raise InvalidRelease(f"{CUSTOMERS_FILE} row count differs from its manifest")
-    if not customers["customer_id"].is_unique:
-        raise InvalidRelease(f"{CUSTOMERS_FILE} lists a customer twice")
-    labels = customers["cluster_label"].to_numpy()
-    names = pd.Series(profile.names).reindex(labels).to_numpy()
-    if (names != customers["segment_name"].to_numpy()).any():
-        raise InvalidRelease(
-            f"{CUSTOMERS_FILE} segment names disagree with the profile"
-        )
-    return customers.astype({"customer_id": str}).set_index("customer_id")
-
-
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
-def _write_synced(path: Path, payload: bytes) -> None:
-    with path.open("xb") as file:
-        file.write(payload)
-        file.flush()
-        os.fsync(file.fileno())
-
-
-def _sha256(payload: bytes) -> str:
-    return hashlib.sha256(payload).hexdigest()
-
-
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(root)"
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    def prune(self, keep: int, protect: Iterable[str] = ()) -> list[str]:
+        """Delete all but the newest ``keep`` releases (0: keep all), never the
+        newest complete one nor a ``protect``-ed version; the versions deleted."""
+        if keep <= 0:
+            return []
+        spared = {*protect, self.newest_complete_version()}
+        pruned = [v for v in self.versions()[keep:] if v not in spared]
+        for version in pruned:
+            shutil.rmtree(self.root / version)
+        return pruned

@@ -1,26 +1,103 @@
-"""The four customer segments: the single source of their names, meaning, strategy
-and of the rules a cluster must meet to carry a name.
+"""The customer segments: the single source of their names, meaning, strategy, of
+the rules a cluster must meet to carry a name, and of what each name means for one
+customer.
 
 Reporting, the API and the docs read this module; nothing else restates a segment.
 Cluster labels from K-Means are arbitrary numbers, so segments are named from the
-fitted centroids: a name goes only to clusters that meet its rules (``RULES``), and
-among the namings that meet every rule the one closest to the segments' prototype
-corners of (recentness, value) space is chosen.
+fitted centroids: a name goes only to clusters that meet its centre rules (``RULES``),
+and among the namings that meet every rule the one closest to the segments' prototype
+corners of (recentness, value) space is chosen. Each segment also states what its
+description means for one customer (``Segment.customer_rules``, over thresholds
+learned from the training population); a customer whose own numbers contradict its
+cluster's name takes the nearest segment whose rules it meets, or the fifth name,
+``RETURNING``, that no cluster carries.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One customer's ``feature`` against a threshold learned when the model is fitted
+    (``CustomerThresholds``): at most it (``at_most``) or above it."""
+
+    feature: str
+    at_most: bool
+    threshold: str
+    text: str  # the condition in words, ``{}`` standing for the threshold
+    failed: str  # why a customer breaks it, for ``name_reason``
+
+    def holds(self, values: np.ndarray, thresholds: CustomerThresholds) -> np.ndarray:
+        limit = getattr(thresholds, self.threshold)
+        return values <= limit if self.at_most else values > limit
+
+
+CONDITIONS: dict[str, Condition] = {
+    "recent": Condition(
+        "recency", True, "recent_days", "bought within {} days", "not recent"
+    ),
+    "lapsed": Condition(
+        "recency", False, "lapsed_days", "last bought over {} days ago", "recent"
+    ),
+    "new": Condition(
+        "tenure", True, "new_tenure_days", "first bought within {} days", "not new"
+    ),
+    "long_standing": Condition(
+        "tenure",
+        False,
+        "new_tenure_days",
+        "first bought over {} days ago",
+        "new",
+    ),
+    "often": Condition(
+        "frequency",
+        False,
+        "few_purchases",
+        "more than {} purchases",
+        "few purchases",
+    ),
+    "few": Condition(
+        "frequency", True, "few_purchases", "at most {} purchases", "frequent"
+    ),
+    "repeat": Condition(
+        "frequency", False, "one_purchase", "more than one purchase", "bought once"
+    ),
+    "typical_spend": Condition(
+        "monetary",
+        False,
+        "low_spend",
+        "spent more than {}",
+        "spent little",
+    ),
+    "little_spend": Condition(
+        "monetary", True, "low_spend", "spent at most {}", "spent a lot"
+    ),
+    "high_spend": Condition(
+        "monetary", False, "high_spend", "spent more than {}", "spent little"
+    ),
+    "not_high_spend": Condition(
+        "monetary", True, "high_spend", "spent at most {}", "spent a lot"
+    ),
+}
 
 
 @dataclass(frozen=True)
 class Segment:
-    """A named customer segment and the marketing play that goes with it."""
+    """A named customer segment and the marketing play that goes with it.
+
+    ``customer_rules`` is what the description means for one customer: every group
+    must hold, and a group holds when any of its conditions (keys of ``CONDITIONS``)
+    does."""
 
     name: str
     description: str
@@ -28,6 +105,7 @@ class Segment:
     recent: bool
     high_value: bool
     colour: str  # in every figure; numbered clusters ("Champions 2") get lighter tints
+    customer_rules: tuple[tuple[str, ...], ...]
 
     @property
     def prototype(self) -> tuple[float, float]:
@@ -46,10 +124,11 @@ SEGMENTS: tuple[Segment, ...] = (
         recent=True,
         high_value=True,
         colour="#2a9d8f",
+        customer_rules=(("recent",), ("often",), ("typical_spend",)),
     ),
     Segment(
         name="At-Risk",
-        description="Used to buy often and spend a lot, but have not bought for a while.",
+        description="Used to buy often or spend a lot, but have not bought for a while.",
         strategy=(
             "Win them back before they churn: personalised reactivation emails, "
             "offers on the products they used to buy, a service check-in."
@@ -57,10 +136,14 @@ SEGMENTS: tuple[Segment, ...] = (
         recent=False,
         high_value=True,
         colour="#e76f51",
+        customer_rules=(("lapsed",), ("repeat", "high_spend")),
     ),
     Segment(
         name="New Customers",
-        description="Bought recently, but only once or twice and for a small amount.",
+        description=(
+            "First bought not long ago and bought recently, and are not yet "
+            "frequent big spenders."
+        ),
         strategy=(
             "Build the habit: welcome series, a second-purchase incentive, "
             "recommendations based on the first order."
@@ -68,10 +151,11 @@ SEGMENTS: tuple[Segment, ...] = (
         recent=True,
         high_value=False,
         colour="#457b9d",
+        customer_rules=(("recent",), ("new",), ("few", "not_high_spend")),
     ),
     Segment(
         name="Lost Customers",
-        description="Bought rarely and little, and not for a long time.",
+        description="Bought rarely or little, and not for a long time.",
         strategy=(
             "Spend little: one low-cost win-back campaign, then leave them out of "
             "paid channels."
@@ -79,11 +163,30 @@ SEGMENTS: tuple[Segment, ...] = (
         recent=False,
         high_value=False,
         colour="#8d99ae",
+        customer_rules=(("lapsed",), ("few", "not_high_spend")),
     ),
+)
+# The fifth name, carried by no cluster: customers whose own numbers fit none of the
+# four, typically long-standing customers back after a long gap.
+RETURNING = Segment(
+    name="Returning Customers",
+    description=(
+        "Long-standing customers who bought again recently, but not often or not "
+        "for much."
+    ),
+    strategy=(
+        "Welcome them back, not welcome them: thank them for returning, remind them "
+        "of what they bought before, and a reason to come back soon."
+    ),
+    recent=True,
+    high_value=False,
+    colour="#e9c46a",
+    customer_rules=(("recent",), ("long_standing",), ("few", "little_spend")),
 )
 
 SEGMENT_NAMES: tuple[str, ...] = tuple(segment.name for segment in SEGMENTS)
-_BY_NAME = {segment.name: segment for segment in SEGMENTS}
+ALL_SEGMENTS: tuple[Segment, ...] = (*SEGMENTS, RETURNING)
+_BY_NAME = {segment.name: segment for segment in ALL_SEGMENTS}
 
 
 _NUMBERED = re.compile(r"(?P<name>.+?)(?: (?P<number>[2-9]|[1-9][0-9]+))?")
@@ -97,6 +200,7 @@ def _parse(segment_name: str) -> tuple[Segment, int]:
     return _BY_NAME[match["name"]], int(match["number"] or 1)
 
 
+@functools.cache
 def base_segment(segment_name: str) -> Segment:
     """The segment a (possibly numbered, e.g. ``"Champions 2"``) name belongs to."""
     return _parse(segment_name)[0]
@@ -104,7 +208,7 @@ def base_segment(segment_name: str) -> Segment:
 
 def segment_order(segment_names: Iterable[str]) -> list[str]:
     """Names in the order of SEGMENTS, numbered ones after their segment's plain name."""
-    rank = {segment.name: i for i, segment in enumerate(SEGMENTS)}
+    rank = {segment.name: i for i, segment in enumerate(ALL_SEGMENTS)}
     return sorted(
         segment_names,
         key=lambda name: (rank[_parse(name)[0].name], _parse(name)[1]),
@@ -310,8 +414,13 @@ def _tenure_check(
     return RuleCheck(text, margin >= 0, round(margin, 4))
 
 
-def rules_markdown(new_max_tenure_ratio: float, tie_tolerance: float) -> str:
-    """The naming rules as a Markdown list, for the README and the docs."""
+def rules_markdown(naming: Mapping[str, Any]) -> str:
+    """The centre rules as a Markdown list, with the ``naming`` parameters' values,
+    for the README and the docs."""
+    new_max_tenure_ratio, tie_tolerance = (
+        naming["new_max_tenure_ratio"],
+        naming["tie_tolerance"],
+    )
     lines = [f"- {rule.text}" for rule in RULES]
     lines.append(f"- {tenure_rule_text(new_max_tenure_ratio)}")
     lines.append(
@@ -320,6 +429,139 @@ def rules_markdown(new_max_tenure_ratio: float, tie_tolerance: float) -> str:
         f"{np.expm1(tie_tolerance):.0%}): near ties do not contradict a name."
     )
     return "\n".join(lines)
+
+
+class CustomerThresholds(BaseModel):
+    """What "recent", "new", "often" and "a lot" mean for one customer of this shop:
+    learned from the training population when the model is fitted (quantiles in
+    ``naming.customer_quantiles``), stored in the profile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    recent_days: float = Field(description="Bought recently: recency at most this")
+    lapsed_days: float = Field(description="Not recent: recency above this")
+    new_tenure_days: float = Field(description="New: first purchase at most this ago")
+    few_purchases: float = Field(ge=1, description="Often: more purchases than this")
+    low_spend: float = Field(description="More than the typical customer's spend")
+    high_spend: float = Field(description="A lot: spend above this")
+    one_purchase: float = Field(1.0, description="A repeat buyer made more than this")
+
+
+def learn_thresholds(
+    features: Mapping[str, np.ndarray],
+    quantiles: Mapping[str, float],
+    new_max_tenure_ratio: float,
+) -> CustomerThresholds:
+    """The per-customer thresholds of a training population (``features``: recency,
+    frequency, monetary and tenure arrays): quantiles of its recency, purchases and
+    spend, and ``new_max_tenure_ratio`` times its median tenure (the New Customers'
+    centre rule, applied to each customer)."""
+    recency, frequency, monetary, tenure = (
+        features[name] for name in ("recency", "frequency", "monetary", "tenure")
+    )
+    if not quantiles["lapsed"] <= quantiles["recent"]:
+        raise ValueError(
+            "naming.customer_quantiles: `lapsed` must be at most `recent` (a customer "
+            "who is not recent must have bought longer ago than a recent one)"
+        )
+    if not quantiles["low_spend"] <= quantiles["high_spend"]:
+        raise ValueError(
+            "naming.customer_quantiles: `low_spend` must be at most `high_spend`"
+        )
+    frequent = float(np.quantile(frequency, quantiles["frequent"]))
+    return CustomerThresholds(
+        recent_days=float(np.quantile(recency, quantiles["recent"])),
+        lapsed_days=float(np.quantile(recency, quantiles["lapsed"])),
+        new_tenure_days=round(new_max_tenure_ratio * float(np.median(tenure)), 2),
+        few_purchases=max(1.0, np.ceil(frequent) - 1),
+        low_spend=round(float(np.quantile(monetary, quantiles["low_spend"])), 2),
+        high_spend=round(float(np.quantile(monetary, quantiles["high_spend"])), 2),
+    )
+
+
+def customer_rule_groups(
+    segment: Segment,
+    features: Mapping[str, np.ndarray | None],
+    thresholds: CustomerThresholds,
+) -> np.ndarray:
+    """(n, groups) whether each customer meets each group of ``segment``'s customer
+    rules. A feature given as None (the API's tenure, when not sent) is not checked:
+    its conditions count as met."""
+    n = len(next(v for v in features.values() if v is not None))
+    groups = np.ones((n, len(segment.customer_rules)), dtype=bool)
+    for g, group in enumerate(segment.customer_rules):
+        checked = [CONDITIONS[key] for key in group]
+        if any(features[c.feature] is None for c in checked):
+            continue
+        groups[:, g] = np.logical_or.reduce(
+            [c.holds(features[c.feature], thresholds) for c in checked]
+        )
+    return groups
+
+
+def failed_reason(segment: Segment, failed_group: int) -> str:
+    """Why a customer breaks ``segment``'s group ``failed_group``: ``not recent``."""
+    group = segment.customer_rules[failed_group]
+    return " and ".join(CONDITIONS[key].failed for key in group)
+
+
+def unchecked_rules(
+    segment: Segment, unknown: set[str], thresholds: CustomerThresholds
+) -> list[str]:
+    """``segment``'s rule groups that involve a feature not given (``unknown``)."""
+    return [
+        f"{segment.name}: {_group_text(group, thresholds)}"
+        for group in segment.customer_rules
+        if any(CONDITIONS[key].feature in unknown for key in group)
+    ]
+
+
+# How each threshold is learned, for the docs (quantile keys of
+# naming.customer_quantiles, or the tenure ratio).
+THRESHOLD_SOURCES = {
+    "recent_days": ("recency", "recent"),
+    "lapsed_days": ("recency", "lapsed"),
+    "few_purchases": ("frequency", "frequent"),
+    "low_spend": ("monetary", "low_spend"),
+    "high_spend": ("monetary", "high_spend"),
+}
+
+
+def customer_rules_markdown(naming: Mapping[str, Any]) -> str:
+    """Each segment's per-customer rules as a Markdown list, and how the thresholds
+    are learned with the ``naming`` parameters, for the README and the docs."""
+    quantiles = naming["customer_quantiles"]
+    lines = [
+        f"- **{segment.name}**: "
+        + "; ".join(_group_text(group) for group in segment.customer_rules)
+        for segment in ALL_SEGMENTS
+    ]
+    lines.append("\nwhere, over the customers the model is fitted on,")
+    for name, (feature, key) in THRESHOLD_SOURCES.items():
+        lines.append(
+            f"- *{name}* is the {quantiles[key]:g} quantile of {feature}"
+            + (", rounded up, less one (at least 1)" if name == "few_purchases" else "")
+        )
+    lines.append(
+        f"- *new_tenure_days* is {naming['new_max_tenure_ratio']:g} times the median "
+        "tenure"
+    )
+    return "\n".join(lines)
+
+
+def _group_text(
+    group: tuple[str, ...], thresholds: CustomerThresholds | None = None
+) -> str:
+    return " or ".join(_condition_text(CONDITIONS[key], thresholds) for key in group)
+
+
+def _condition_text(condition: Condition, thresholds: CustomerThresholds | None) -> str:
+    """The condition with its threshold: a number, or the threshold's name."""
+    if thresholds is None:
+        return condition.text.format(f"*{condition.threshold}*")
+    value = getattr(thresholds, condition.threshold)
+    number = f"{value:,.2f}" if condition.feature == "monetary" else f"{value:g}"
+    return condition.text.format(number)
 
 
 def _listed(names: tuple[str, ...]) -> str:
@@ -331,6 +573,6 @@ def segments_markdown() -> str:
     rows = [
         "| Segment | Who they are | Marketing strategy |",
         "| --- | --- | --- |",
-        *(f"| **{s.name}** | {s.description} | {s.strategy} |" for s in SEGMENTS),
+        *(f"| **{s.name}** | {s.description} | {s.strategy} |" for s in ALL_SEGMENTS),
     ]
     return "\n".join(rows)

@@ -1,8 +1,8 @@
 """Project settings: Kedro defaults, with `local` as the default run environment."""
 
-from rfm_segmentation.hooks import SparkHooks
+from rfm_segmentation.hooks import RunHooks, SparkHooks
 
-HOOKS = (SparkHooks(),)
+HOOKS = (RunHooks(), SparkHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -20,6 +20,7 @@ from .pipelines import (
     clustering,
     data_processing,
     feature_engineering,
+    release,
     reporting,
     segment_history,
 )
@@ -30,6 +31,7 @@ PIPELINES = {
     "clustering": clustering.create_pipeline,
     "reporting": reporting.create_pipeline,
     "segment_history": segment_history.create_pipeline,
+    "release": release.create_pipeline,
 }
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import numpy as np
 import pytest
 
 from rfm_segmentation.api.model_store import NO_MODEL_HINT
-from rfm_segmentation.segments import SEGMENT_NAMES, base_segment
+from rfm_segmentation.segments import RETURNING, SEGMENT_NAMES, base_segment
 
 from ..support import RELEASES, newest_release, read_segments, run_kedro, source_id
 
@@ -16,31 +17,6 @@ SOURCE_ID = source_id()
 
 
 REFERENCE = {"recency": 15, "frequency": 2, "monetary": 350.75}
-
-
-def expected_segment(project, rfm) -> tuple[int, str]:
-    release = newest_release(project)
-    label = int(release.model.predict(np.array([rfm]))[0])
-    return label, release.profile.names[label]
-
-
-def test_health_and_ready(client):
-    assert client.get("/health").json() == {"status": "ok", "model_version": None}
-    ready = client.get("/ready").json()
-    assert ready["status"] == "ready"
-    assert ready["model_version"]
-
-
-def test_segment_answers_as_the_pipeline_model_does(client, trained_project):
-    response = client.post("/api/v1/segment", json=REFERENCE)
-    assert response.status_code == 200
-    body = response.json()
-    label, name = expected_segment(trained_project, list(REFERENCE.values()))
-    assert (body["cluster_label"], body["segment_name"]) == (label, name)
-    assert body["segment_name"] in SEGMENT_NAMES
-    assert body["strategy"] == base_segment(name).strategy
-    assert body["outside_training_range"] is False
-    assert response.headers["x-request-id"]
 
 
 def test_inputs_outside_the_training_range_are_answered_and_flagged(client):
@@ -78,23 +54,6 @@ def test_non_finite_numbers_are_a_422_not_a_500(client, token):
     assert response.json()["detail"][0]["type"] == "finite_number"
 
 
-def test_batch_answers_in_order_with_ids(client, trained_project):
-    customers = [
-        {"customer_id": "x1", **REFERENCE},
-        {"recency": 300, "frequency": 1, "monetary": 20},
-        {"customer_id": "x3", "recency": 2, "frequency": 40, "monetary": 30000},
-    ]
-    response = client.post("/api/v1/segment/batch", json={"customers": customers})
-    assert response.status_code == 200
-    results = response.json()["results"]
-    assert [r["customer_id"] for r in results] == ["x1", None, "x3"]
-    for customer, result in zip(customers, results, strict=True):
-        rfm = [customer["recency"], customer["frequency"], customer["monetary"]]
-        assert (result["cluster_label"], result["segment_name"]) == expected_segment(
-            trained_project, rfm
-        )
-
-
 def test_batch_limits_are_validated(client_for, trained_project):
     client = client_for(trained_project, batch_max=3)
     too_many = {"customers": [REFERENCE] * 4}
@@ -116,44 +75,6 @@ def test_batch_limits_are_validated(client_for, trained_project):
     schema = client.get("/openapi.json").json()["components"]["schemas"]["BatchRequest"]
     assert schema["properties"]["customers"]["maxItems"] == 3
     assert schema["properties"]["customers"]["minItems"] == 1
-
-
-def test_segments_describe_every_segment(client):
-    body = client.get("/api/v1/segments").json()
-    segments = body["segments"]
-    assert {s["segment_name"] for s in segments} == set(SEGMENT_NAMES)
-    assert sum(s["share"] for s in segments) == pytest.approx(1, abs=1e-3)
-    for segment in segments:
-        assert segment["strategy"] == base_segment(segment["segment_name"]).strategy
-        assert set(segment["centroid"]) == {"recency", "frequency", "monetary"}
-
-
-def test_customer_lookup_returns_the_latest_row_or_a_clear_404(client, trained_project):
-    row = read_segments(trained_project).iloc[5]
-    body = client.get(f"/api/v1/customers/{row[SOURCE_ID]}").json()
-    assert body["customer_id"] == row[SOURCE_ID]
-    assert body["segment_name"] == row["segment_name"]
-    assert body["rfm_score"] == str(row["rfm_score"])
-    missing = client.get("/api/v1/customers/no-such-customer")
-    assert missing.status_code == 404
-    assert "no-such-customer" in missing.json()["detail"]
-
-
-def test_model_info(client, trained_project):
-    info = client.get("/api/v1/model").json()
-    versions = [p.name for p in (trained_project / RELEASES).iterdir()]
-    assert info["version"] == max(versions)
-    assert info["skipped_releases"] == []
-    assert info["naming"]["unfilled_segments"] == []
-    assert all(rule["holds"] for rule in info["naming"]["rules"])
-    assert 0.5 <= info["stability"]["seeds_ari"] <= 1
-    assert info["outliers"]["count"] >= 0
-    assert set(info["outliers"]["bounds"]) == {"recency", "frequency", "monetary"}
-    assert info["n_clusters"] == 4
-    assert info["trained_at"].startswith(info["version"][:10])
-    assert info["n_customers_segmented"] == len(read_segments(trained_project))
-    assert info["feature_ranges"]["frequency"]["min"] >= 1
-    assert -1 <= info["silhouette"] <= 1
 
 
 def test_without_a_model_the_server_starts_and_says_what_to_run(
@@ -200,21 +121,171 @@ def test_openapi_docs_carry_the_readme_example(client):
     } <= paths
 
 
+def test_openapi_documents_the_key_exactly_when_one_is_set(client_for, trained_project):
+    open_schema = client_for(trained_project).get("/openapi.json").json()
+    keyed_schema = client_for(trained_project, api_key="k").get("/openapi.json").json()
+    assert "security" not in open_schema["paths"]["/api/v1/segment"]["post"]
+    assert keyed_schema["paths"]["/api/v1/segment"]["post"]["security"] == [
+        {"APIKeyHeader": []}
+    ]
+
+
+def expected(project, customer: dict) -> dict:
+    """The release's own assignment of one customer (tenure if given)."""
+    release = newest_release(project)
+    rfm = np.array([[customer[f] for f in ("recency", "frequency", "monetary")]])
+    tenure = np.array([customer["tenure"]]) if "tenure" in customer else None
+    done = release.segmenter.assign(rfm, tenure)
+    return {
+        "segment_name": done.names[0],
+        "cluster_label": int(done.labels[0]),
+        "name_reason": done.reasons[0],
+    }
+
+
+def test_health_and_ready(client):
+    assert client.get("/health").json() == {"status": "ok", "model_version": None}
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ready"
+    assert ready["model_version"]
+
+
+def test_the_seed_example_is_a_new_customer_and_says_what_it_could_not_check(
+    client, trained_project
+):
+    response = client.post("/api/v1/segment", json=REFERENCE)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["segment_name"] == "New Customers"
+    assert {k: body[k] for k in ("segment_name", "cluster_label", "name_reason")} == (
+        expected(trained_project, REFERENCE)
+    )
+    assert body["strategy"] == base_segment("New Customers").strategy
+    assert body["outside_training_range"] is False
+    assert body["as_of"] == client.get("/api/v1/model").json()["as_of"]
+    (unchecked,) = body["unchecked_rules"]
+    assert unchecked.startswith("New Customers: first bought within")
+    assert response.headers["x-request-id"]
+
+
+def test_with_a_tenure_every_rule_is_checked_and_a_long_one_is_no_new_customer(
+    client, trained_project
+):
+    short = client.post("/api/v1/segment", json={**REFERENCE, "tenure": 20}).json()
+    assert (short["segment_name"], short["unchecked_rules"]) == ("New Customers", [])
+    long = {**REFERENCE, "tenure": 360}
+    body = client.post("/api/v1/segment", json=long).json()
+    assert body["segment_name"] != "New Customers"
+    assert body["name_reason"] == "moved: not new"
+    assert {k: body[k] for k in ("segment_name", "cluster_label", "name_reason")} == (
+        expected(trained_project, long)
+    )
+    too_short = client.post("/api/v1/segment", json={**REFERENCE, "tenure": 3})
+    assert too_short.status_code == 422
+    assert too_short.json()["detail"][0]["loc"] == ["body", "tenure"]
+
+
+def test_table_and_segment_agree_for_every_customer_given_its_tenure(
+    client, trained_project
+):
+    table = read_segments(trained_project)
+    customers = [
+        {
+            "customer_id": row[SOURCE_ID],
+            **{f: row[f] for f in ("recency", "frequency", "monetary", "tenure")},
+        }
+        for _, row in table.iterrows()
+    ]
+    results = client.post(
+        "/api/v1/segment/batch", json={"customers": customers}
+    ).json()["results"]
+    assert [r["segment_name"] for r in results] == table["segment_name"].tolist()
+    assert [r["name_reason"] for r in results] == table["name_reason"].tolist()
+    for customer in customers[::25]:
+        single = {k: v for k, v in customer.items() if k != "customer_id"}
+        answer = client.post("/api/v1/segment", json=single).json()
+        row = client.get(f"/api/v1/customers/{customer['customer_id']}").json()
+        assert answer["segment_name"] == row["segment_name"]
+        assert answer["as_of"] == row["as_of"]
+
+
+def test_batch_answers_in_order_with_ids(client, trained_project):
+    customers = [
+        {"customer_id": "x1", **REFERENCE},
+        {"recency": 300, "frequency": 1, "monetary": 20, "tenure": 320},
+        {"customer_id": "x3", "recency": 2, "frequency": 40, "monetary": 30000},
+    ]
+    response = client.post("/api/v1/segment/batch", json={"customers": customers})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["customer_id"] for r in results] == ["x1", None, "x3"]
+    for customer, result in zip(customers, results, strict=True):
+        wanted = expected(trained_project, customer)
+        assert {k: result[k] for k in wanted} == wanted
+    assert results[1]["unchecked_rules"] == []
+    bad = {"customers": [REFERENCE, {**REFERENCE, "tenure": 1}]}
+    error = client.post("/api/v1/segment/batch", json=bad).json()["detail"][0]
+    assert error["loc"] == ["body", "customers", 1, "tenure"]
+
+
+def test_segments_describe_every_segment_with_its_revenue(client):
+    body = client.get("/api/v1/segments").json()
+    segments = body["segments"]
+    assert {*SEGMENT_NAMES, RETURNING.name} <= {s["segment_name"] for s in segments}
+    assert sum(s["share"] for s in segments) == pytest.approx(1, abs=1e-3)
+    assert sum(s["revenue"]["share"] for s in segments) == pytest.approx(1, abs=1e-3)
+    assert body["currency"] == "GBP"
+    for segment in segments:
+        assert segment["strategy"] == base_segment(segment["segment_name"]).strategy
+        if segment["customers"]:
+            assert segment["revenue"]["per_customer"] == pytest.approx(
+                segment["revenue"]["total"] / segment["customers"], abs=0.01
+            )
+
+
+def test_customer_lookup_returns_the_latest_row_or_a_clear_404(client, trained_project):
+    row = read_segments(trained_project).iloc[5]
+    body = client.get(f"/api/v1/customers/{row[SOURCE_ID]}").json()
+    assert body["customer_id"] == row[SOURCE_ID]
+    assert body["segment_name"] == row["segment_name"]
+    assert body["rfm_score"] == str(row["rfm_score"])
+    assert body["as_of"] == row["as_of"]
+    assert body["last_purchase"] == row["last_purchase"]
+    missing = client.get("/api/v1/customers/no-such-customer")
+    assert missing.status_code == 404
+    assert "no-such-customer" in missing.json()["detail"]
+
+
+def test_model_info(client, trained_project):
+    info = client.get("/api/v1/model").json()
+    versions = [p.name for p in (trained_project / RELEASES).iterdir()]
+    assert info["version"] == max(versions)
+    assert info["skipped_releases"] == []
+    assert info["naming"]["unfilled_segments"] == []
+    assert all(rule["holds"] for rule in info["naming"]["rules"])
+    assert 0.5 <= info["stability"]["seeds_ari"] <= 1
+    assert info["outliers"]["count"] >= 0
+    assert set(info["outliers"]["bounds"]) == {"recency", "frequency", "monetary"}
+    assert info["n_clusters"] == 4
+    assert info["trained_at"].startswith(info["version"][:10])
+    assert info["n_customers"] == len(read_segments(trained_project))
+    assert info["feature_ranges"]["frequency"]["min"] >= 1
+    assert -1 <= info["silhouette"] <= 1
+    assert info["as_of"] == read_segments(trained_project)["as_of"].iloc[0]
+    assert info["input"]["path"].endswith("online_retail.csv")
+    assert 0.9 <= info["customer_fit"]["kept_share"] <= 1
+
+
 def test_reload_serves_a_new_version_and_survives_a_corrupt_one(
     client_for, project_factory, small_transactions
 ):
     project = project_factory(small_transactions)
-    run_kedro(
-        project, pipeline_names=["data_processing", "feature_engineering", "clustering"]
-    )
-    client = client_for(project)
+    run_kedro(project)
+    client = client_for(project, reload_seconds=0)
     first = client.get("/api/v1/model").json()["version"]
 
-    run_kedro(
-        project,
-        pipeline_names=["clustering"],
-        runtime_params={"clustering": {"n_clusters": 3}},
-    )
+    run_kedro(project, runtime_params={"clustering": {"n_clusters": 3}})
+    assert client.get("/api/v1/model").json()["version"] == first  # no watching
     reloaded = client.post("/api/v1/model/reload")
     assert reloaded.status_code == 200
     second = reloaded.json()["version"]
@@ -248,56 +319,73 @@ def test_reload_serves_a_new_version_and_survives_a_corrupt_one(
     assert "RFM_MODEL_VERSION" in bad_pin.get("/ready").json()["detail"]
 
 
-def test_customer_table_is_the_releases_own(client_for, trained_project):
-    client = client_for(trained_project)
-    n = client.get("/api/v1/model").json()["n_customers_segmented"]
-    assert n == len(newest_release(trained_project).customers)
-    assert n == len(read_segments(trained_project))
-
-
-def test_openapi_documents_the_key_exactly_when_one_is_set(client_for, trained_project):
-    open_schema = client_for(trained_project).get("/openapi.json").json()
-    keyed_schema = client_for(trained_project, api_key="k").get("/openapi.json").json()
-    assert "security" not in open_schema["paths"]["/api/v1/segment"]["post"]
-    assert keyed_schema["paths"]["/api/v1/segment"]["post"]["security"] == [
-        {"APIKeyHeader": []}
+def test_a_reload_in_one_worker_switches_the_others_before_their_next_answer(
+    client_for, project_factory, small_transactions, tmp_path
+):
+    """Two apps as two workers of one host (the same runtime folder)."""
+    project = project_factory(small_transactions)
+    run_kedro(project)
+    workers = [
+        client_for(project, reload_seconds=0, runtime_dir=tmp_path) for _ in range(2)
     ]
+    (first,) = {w.get("/api/v1/model").json()["version"] for w in workers}
+    run_kedro(project)
+    assert workers[0].post("/api/v1/model/reload").status_code == 200
+    answers = {
+        w.post("/api/v1/segment", json=REFERENCE).json()["model_version"]
+        for w in workers
+    }
+    assert len(answers) == 1 and answers != {first}
 
 
-def test_a_customers_history_ends_with_the_segment_segment_gives(client):
-    model = client.app.state.store.current
-    last = model.snapshots[-1]
-    at_last = model.history[model.history["snapshot"] == last]
-    assert len(at_last) > 50
-    for customer_id in at_last.index[:60]:
+def test_a_worker_notices_a_new_release_by_itself(
+    client_for, project_factory, small_transactions
+):
+    project = project_factory(small_transactions)
+    run_kedro(project)
+    client = client_for(project, reload_seconds=0.2)
+    first = client.get("/api/v1/model").json()["version"]
+    run_kedro(project)
+    deadline = time.monotonic() + 10
+    while client.get("/api/v1/model").json()["version"] == first:
+        assert time.monotonic() < deadline, "no switch within 10 s"
+        time.sleep(0.1)
+
+
+def test_a_customers_history_ends_at_the_as_of_date_with_their_table_row(client):
+    release = client.app.state.store.current
+    ids = release.customers.column("customer_id").to_pylist()
+    for customer_id in ids[:: max(1, len(ids) // 60)]:
         history = client.get(f"/api/v1/customers/{customer_id}/history").json()
-        assert [p["snapshot"] for p in history["snapshots"]] == sorted(
-            p["snapshot"] for p in history["snapshots"]
-        )
+        dates = [p["snapshot"] for p in history["snapshots"]]
+        assert dates == sorted(dates)
         final = history["snapshots"][-1]
-        assert final["snapshot"] == last
-        values = {k: final[k] for k in ("recency", "frequency", "monetary")}
-        answer = client.post("/api/v1/segment", json=values).json()
-        assert answer["segment_name"] == final["segment_name"]
-        assert history["model_version"] == answer["model_version"]
+        row = client.get(f"/api/v1/customers/{customer_id}").json()
+        assert final["snapshot"] == history["as_of"] == row["as_of"]
+        for key in ("recency", "frequency", "monetary", "tenure", "segment_name"):
+            assert final[key] == row[key]
+        assert history["model_version"] == release.version
 
 
 def test_migrations_default_to_the_last_two_snapshots_and_add_up(client):
-    model = client.app.state.store.current
+    release = client.app.state.store.current
+    snapshots = list(release.history.snapshots)
     body = client.get("/api/v1/migrations").json()
-    assert [body["from"], body["to"]] == model.snapshots[-2:]
-    present = model.history.groupby("snapshot").size()
+    assert [body["from"], body["to"]] == snapshots[-2:]
+    assert body["to"] == release.profile.as_of.isoformat()
     counts = {
         (t["from_segment"], t["to_segment"]): t["customers"]
         for t in body["transitions"]
     }
-    entered = sum(n for (start, _), n in counts.items() if start == "entered")
-    assert sum(counts.values()) == present[body["from"]] + entered
-    assert sum(n for (_, end), n in counts.items() if end == "left") == 0
+    assert sum(counts.values()) == release.customers.num_rows
+    first = client.get(
+        "/api/v1/migrations", params={"from": snapshots[0], "to": snapshots[-1]}
+    ).json()
+    assert sum(t["customers"] for t in first["transitions"]) == sum(counts.values())
 
 
 def test_migrations_refuse_dates_that_are_not_snapshots_or_run_backwards(client):
-    snapshots = client.app.state.store.current.snapshots
+    snapshots = client.app.state.store.current.history.snapshots
     not_one = client.get("/api/v1/migrations", params={"from": "2011-06-15"})
     assert not_one.status_code == 404
     assert "not a snapshot" in not_one.json()["detail"]
@@ -307,18 +395,3 @@ def test_migrations_refuse_dates_that_are_not_snapshots_or_run_backwards(client)
     assert backwards.status_code == 422
     assert client.get("/api/v1/migrations", params={"from": "June"}).status_code == 422
     assert client.get("/api/v1/customers/nobody/history").status_code == 404
-
-
-def test_without_a_published_history_the_endpoints_say_what_to_run(
-    client_for, project_factory, small_transactions
-):
-    project = project_factory(small_transactions)
-    run_kedro(
-        project, pipeline_names=["data_processing", "feature_engineering", "clustering"]
-    )
-    client = client_for(project)
-    for path in ("/api/v1/migrations", "/api/v1/customers/12347/history"):
-        response = client.get(path)
-        assert response.status_code == 404
-        assert "segment_history" in response.json()["detail"]
-    assert client.post("/api/v1/segment", json=REFERENCE).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import AsyncIterator, Callable
@@ -21,7 +22,7 @@ from .bodies import body_schemas
 from .body_limit import BodyLimitMiddleware
 from .dependencies import require_api_key
 from .fast_path import FastSegmentPath
-from .model_store import ModelNotAvailable, ModelStore
+from .model_store import FollowReloads, ModelNotAvailable, ModelStore
 from .routes import (
     API_PREFIX,
     SEGMENT_PATH,
@@ -34,9 +35,11 @@ from .settings import ApiSettings
 logger = logging.getLogger(__name__)
 
 DESCRIPTION = """
-Segments customers from their Recency, Frequency and Monetary values with the K-Means
-model trained by the Kedro pipelines. The model, its segment profile and the customer
-table are served from one verified release, read through the project's data catalog.
+Segments customers from their Recency, Frequency and Monetary values (and tenure)
+with the K-Means model trained by the Kedro pipelines, each name checked against the
+customer's own numbers. The model, its segment profile, the customer table, the
+segment history and the migrations are served from one verified release, read
+through the project's data catalog.
 
 When `RFM_API_KEY` is set, every `/api/v1` call needs the header `X-API-Key`.
 """
@@ -57,7 +60,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                 logger.warning(
                     "Starting without a model: /ready answers 503 until a reload works"
                 )
-            yield
+            watching = asyncio.create_task(store.watch())
+            try:
+                yield
+            finally:
+                watching.cancel()
 
     app = FastAPI(
         title="rfm-segmentation",
@@ -75,6 +82,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         store=store,
         api_key=app.state.api_key,
     )
+    app.add_middleware(FollowReloads, store=store)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.body_limit)
     if settings.cors_origins:
         app.add_middleware(

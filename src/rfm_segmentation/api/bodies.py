@@ -5,8 +5,10 @@ as FastAPI's ``RequestValidationError``, located under ``body`` as FastAPI does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
@@ -50,7 +52,29 @@ def validated(adapter: TypeAdapter[T], value: Any) -> T:
 
 
 def read_customer(body: bytes) -> CustomerRFM:
-    return validated(CUSTOMER, read_json(body))
+    customer = validated(CUSTOMER, read_json(body))
+    _tenure_at_least_recency([customer], lambda _: ("body", "tenure"))
+    return customer
+
+
+def _tenure_at_least_recency(
+    customers: list[CustomerRFM], where: Callable[[int], tuple]
+) -> None:
+    """A first purchase cannot be later than the last: tenure >= recency."""
+    problems = [
+        {
+            "type": "greater_than_equal",
+            "loc": where(i),
+            "msg": f"Input should be at least recency ({c['recency']:g}): the first "
+            "purchase cannot be after the last",
+            "input": c["tenure"],
+            "ctx": {"ge": c["recency"]},
+        }
+        for i, c in enumerate(customers)
+        if c.get("tenure", np.inf) < c["recency"]
+    ]
+    if problems:
+        raise RequestValidationError(problems)
 
 
 def read_batch(body: bytes, batch_max: int) -> BatchRequest:
@@ -70,7 +94,11 @@ def read_batch(body: bytes, batch_max: int) -> BatchRequest:
                 }
             ]
         )
-    return validated(BATCH, raw)
+    batch = validated(BATCH, raw)
+    _tenure_at_least_recency(
+        batch["customers"], lambda i: ("body", "customers", i, "tenure")
+    )
+    return batch
 
 
 def json_body(adapter: TypeAdapter) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader
 
-from .model_store import ModelStore, ServedModel
+from rfm_segmentation.release import Release
+
+from .model_store import ModelStore
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -20,16 +22,17 @@ async def get_store(request: Request) -> ModelStore:
 Store = Annotated[ModelStore, Depends(get_store)]
 
 
-async def get_model(request: Request) -> ServedModel:
-    """The model as it is when the request starts: a reload cannot change it mid-way."""
+async def get_release(request: Request) -> Release:
+    """The release as it is when the request starts: a reload cannot change it
+    mid-way."""
     store: ModelStore = request.app.state.store
-    model = store.current
-    if model is None:
+    release = store.current
+    if release is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, store.last_error)
-    return model
+    return release
 
 
-CurrentModel = Annotated[ServedModel, Depends(get_model)]
+CurrentRelease = Annotated[Release, Depends(get_release)]
 
 
 def key_matches(provided: bytes | None, expected: bytes) -> bool:

@@ -10,13 +10,13 @@ its errors; this only skips the per-request work FastAPI does around it.
 
 from __future__ import annotations
 
-import orjson
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .bodies import read_customer
 from .dependencies import key_matches
 from .model_store import ModelStore
+from .routes import json_bytes
 from .segment_answers import segment_answer
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -29,12 +29,12 @@ class FastSegmentPath:
         self.app, self.path, self.store, self.api_key = app, path, store, api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        model = self.store.current
+        release = self.store.current
         if (
             scope["type"] != "http"
             or scope["path"] != self.path
             or scope["method"] != "POST"
-            or model is None
+            or release is None
             or (self.api_key and not self._key_matches(scope))
         ):
             await self.app(scope, receive, send)
@@ -59,7 +59,7 @@ class FastSegmentPath:
 
             await self.app(scope, replayed, send)
             return
-        answer = orjson.dumps(segment_answer(customer, model))
+        answer = json_bytes(segment_answer(customer, release))
         await send(
             {
                 "type": "http.response.start",

@@ -8,17 +8,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-import numpy as np
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from rfm_segmentation.history import transitions
+from rfm_segmentation.release import Release
 
 from .bodies import BATCH, CUSTOMER, json_body, read_batch, read_customer
-from .dependencies import CurrentModel, Store
-from .model_store import ModelNotAvailable, ServedModel
+from .dependencies import CurrentRelease, Store
+from .model_store import ModelNotAvailable, ModelStore
 from .schemas import (
     BatchResponse,
     CustomerHistory,
@@ -31,7 +30,7 @@ from .schemas import (
     Status,
     ValidationErrorResponse,
 )
-from .segment_answers import segment_answer
+from .segment_answers import assignments, segment_answer
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -75,9 +74,10 @@ async def ready(store: Store) -> Response:
     responses=BODY_ERRORS,
     openapi_extra=json_body(CUSTOMER),
 )
-async def segment(request: Request, model: CurrentModel) -> Response:
-    """The segment of one customer's recency, frequency and monetary value."""
-    return json_response(segment_answer(read_customer(await request.body()), model))
+async def segment(request: Request, release: CurrentRelease) -> Response:
+    """The segment of one customer's recency, frequency and monetary value (and
+    tenure: without it, the answer lists the rules it could not check)."""
+    return json_response(segment_answer(read_customer(await request.body()), release))
 
 
 @api_router.post(
@@ -86,39 +86,37 @@ async def segment(request: Request, model: CurrentModel) -> Response:
     responses=BODY_ERRORS,
     openapi_extra=json_body(BATCH),
 )
-async def segment_batch(request: Request, model: CurrentModel) -> Response:
+async def segment_batch(request: Request, release: CurrentRelease) -> Response:
     """Segments of up to RFM_BATCH_MAX customers (10,000 by default), answered in
     request order. A longer batch is refused before any item is validated."""
     batch_max = request.app.state.settings.batch_max
     customers = read_batch(await request.body(), batch_max)["customers"]
-    rfm = np.array(
-        [(c["recency"], c["frequency"], c["monetary"]) for c in customers], dtype=float
-    )
-    labels = model.segmenter.predict(rfm).tolist()
-    outside = model.segmenter.outside_training_range(rfm).tolist()
-    names = model.release.profile.names
     return json_response(
         {
-            "model_version": model.version,
+            "model_version": release.version,
+            "as_of": release.profile.as_of,
             "results": [
-                {
-                    "customer_id": c.get("customer_id"),
-                    "segment_name": names[label],
-                    "cluster_label": label,
-                    "outside_training_range": out,
-                }
-                for c, label, out in zip(customers, labels, outside, strict=True)
+                {"customer_id": c.get("customer_id"), **answer}
+                for c, answer in zip(
+                    customers, assignments(customers, release), strict=True
+                )
             ],
         }
     )
 
 
 @api_router.get("/segments", response_model=SegmentsResponse)
-async def segments(model: CurrentModel) -> Response:
-    """Every segment: description, strategy, centroid, size and share at training."""
-    profile = model.release.profile.model_dump(mode="json")
+async def segments(release: CurrentRelease) -> Response:
+    """Every segment: description, strategy, customers, revenue, means and tenure
+    at the as-of date."""
+    profile = release.profile
     return json_response(
-        {"model_version": model.version, "segments": profile["segments"]}
+        {
+            "model_version": release.version,
+            "as_of": profile.as_of,
+            "currency": profile.currency,
+            "segments": profile.model_dump(mode="json")["segments"],
+        }
     )
 
 
@@ -127,46 +125,49 @@ async def segments(model: CurrentModel) -> Response:
     response_model=CustomerSegment,
     responses={404: _error("Unknown customer")},
 )
-async def customer(customer_id: str, model: CurrentModel) -> Response:
+async def customer(customer_id: str, release: CurrentRelease) -> Response:
     """A customer's row of the customer table published with the served model."""
-    customers = model.release.customers
-    if customer_id not in customers.index:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            detail=f"Customer {customer_id[:128]!r} is not in the customer table of "
-            f"release {model.version} ({len(customers)} customers).",
-        )
-    (row,) = customers.loc[[customer_id]].to_dict("records")
-    return json_response({"customer_id": customer_id, **row})
+    return json_response(release.customer(_position(customer_id, release)))
 
 
 @api_router.get(
     "/customers/{customer_id}/history",
     response_model=CustomerHistory,
-    responses={404: _error("Unknown customer, or no history published")},
+    responses={404: _error("Unknown customer")},
 )
-async def customer_history(customer_id: str, model: CurrentModel) -> Response:
-    """The customer's segment at each snapshot, by the served release's model."""
-    history = _history(model)
-    if customer_id not in history.index:
+async def customer_history(customer_id: str, release: CurrentRelease) -> Response:
+    """The customer's segment at each snapshot up to the as-of date, by the served
+    release's model; the last entry is their row of the customer table."""
+    position = _position(customer_id, release)
+    return json_response(
+        {
+            "customer_id": customer_id,
+            "model_version": release.version,
+            "as_of": release.profile.as_of,
+            "snapshots": release.customer_history(position),
+        }
+    )
+
+
+def _position(customer_id: str, release: Release) -> int:
+    position = release.position(customer_id)
+    if position is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            detail=f"Customer {customer_id[:128]!r} is not in the segment history of "
-            f"release {model.version}.",
+            detail=f"Customer {customer_id[:128]!r} is not in the customer table of "
+            f"release {release.version} ({release.customers.num_rows:,} customers, "
+            f"as of {release.profile.as_of}).",
         )
-    rows = history.loc[[customer_id]].to_dict("records")
-    return json_response(
-        {"customer_id": customer_id, "model_version": model.version, "snapshots": rows}
-    )
+    return position
 
 
 @api_router.get(
     "/migrations",
     response_model=MigrationsResponse,
-    responses={404: _error("Not a snapshot date, or no history published")},
+    responses={404: _error("Not a snapshot date")},
 )
 async def migrations(
-    model: CurrentModel,
+    release: CurrentRelease,
     start: Annotated[
         date | None,
         Query(alias="from", description="A snapshot (default: the one before `to`)"),
@@ -177,14 +178,33 @@ async def migrations(
     ] = None,
 ) -> Response:
     """Customers moving between segments from one snapshot to another: counts and
-    shares from each segment (or `entered`) to each segment (or `left`)."""
-    history, snapshots = _history(model), model.snapshots
+    shares from each segment (or `entered`) to each segment."""
+    begin, to = snapshot_pair(release, start, end)
+    table = release.migrations
+    rows = table[(table["from"] == begin) & (table["to"] == to)]
+    return json_response(
+        {
+            "model_version": release.version,
+            "from": begin,
+            "to": to,
+            "snapshots": list(release.history.snapshots),
+            "transitions": rows.drop(columns=["from", "to"]).to_dict("records"),
+        }
+    )
+
+
+def snapshot_pair(
+    release: Release, start: date | None, end: date | None
+) -> tuple[str, str]:
+    """``from`` and ``to`` as snapshots of the release (defaults: the last two):
+    404 for a date that is not a snapshot, 422 unless ``from`` is before ``to``."""
+    snapshots = list(release.history.snapshots)
     for name, value in (("from", start), ("to", end)):
         if value is not None and value.isoformat() not in snapshots:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
                 detail=f"{value} (`{name}`) is not a snapshot of release "
-                f"{model.version}; snapshots: {', '.join(snapshots)}.",
+                f"{release.version}; snapshots: {', '.join(snapshots)}.",
             )
     to = end.isoformat() if end else snapshots[-1]
     earlier = [s for s in snapshots if s < to]
@@ -200,30 +220,15 @@ async def migrations(
                 }
             ]
         )
-    table = transitions(history.reset_index(), begin, to)
-    return json_response(
-        {
-            "model_version": model.version,
-            "from": begin,
-            "to": to,
-            "snapshots": snapshots,
-            "transitions": table.to_dict("records"),
-        }
-    )
-
-
-def _history(model: ServedModel):
-    if model.history is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=model.history_note)
-    return model.history
+    return begin, to
 
 
 @api_router.get("/model", response_model=ModelInfo)
-async def model_info(model: CurrentModel) -> Response:
-    """Release version and time, k, silhouette, training ranges, row counts, how well
-    the names fit (rules and unfilled names), outliers, stability, and the newer
-    releases that were skipped because they did not verify."""
-    return json_response(describe(model))
+async def model_info(release: CurrentRelease, store: Store) -> Response:
+    """Release version and time, the as-of date, the run's input, k, silhouette,
+    training ranges, how well the names fit (centre rules, unfilled names, single
+    customers), outliers, stability, and the newer releases skipped at load time."""
+    return json_response(describe(release, store))
 
 
 @api_router.post(
@@ -232,14 +237,15 @@ async def model_info(model: CurrentModel) -> Response:
     responses={503: _error("Reload failed; the current model keeps serving")},
 )
 async def reload(store: Store) -> Response:
-    """Load the newest valid release (or the pinned one) without a restart.
+    """Load the newest valid release (or the pinned one) without a restart, in
+    every worker of this host: each switches before its next answer.
 
-    Requests already running finish with the model they started with; if loading
-    fails, the current model keeps serving and the error is returned.
+    Requests already running finish with the release they started with; if loading
+    fails, the current release keeps serving and the error is returned.
     """
     serving = store.current.version if store.current else None
     try:
-        return json_response(describe(await store.reload()))
+        return json_response(describe(await store.reload_everywhere(), store))
     except ModelNotAvailable as error:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -251,25 +257,40 @@ def json_response(payload: dict) -> Response:
     """JSON built by the handler itself, skipping FastAPI's re-validation of the
     response; ``response_model`` still documents it, and the schemathesis test
     checks every response against that documentation."""
-    return Response(
-        orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY),
-        media_type="application/json",
-    )
+    return Response(json_bytes(payload), media_type="application/json")
 
 
-def describe(model: ServedModel) -> dict[str, Any]:
-    profile = model.release.profile
+def json_bytes(payload: dict) -> bytes:
+    """The bytes of every JSON answer (the fast path's too)."""
+    return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def describe(release: Release, store: ModelStore) -> dict[str, Any]:
+    profile = release.profile
     return {
-        "version": model.version,
-        "trained_at": model.release.created_at,
-        "loaded_at": model.loaded_at,
-        "n_clusters": profile.n_clusters,
-        "silhouette": profile.silhouette,
-        "feature_ranges": profile.feature_ranges.model_dump(),
-        "n_customers_trained": profile.n_customers,
-        "n_customers_segmented": len(model.release.customers),
-        **profile.model_dump(mode="json", include={"naming", "outliers", "stability"}),
+        "version": release.version,
+        "trained_at": release.created_at,
+        "loaded_at": store.loaded_at,
+        "input": release.input.model_dump(mode="json") if release.input else None,
+        "rows": release.rows,
+        **profile.model_dump(
+            mode="json",
+            include={
+                "as_of",
+                "currency",
+                "n_clusters",
+                "silhouette",
+                "n_customers",
+                "n_fitted",
+                "naming",
+                "customer_fit",
+                "clusters",
+                "outliers",
+                "stability",
+            },
+        ),
+        "feature_ranges": profile.naming.feature_ranges.model_dump(),
         "skipped_releases": [
-            {"version": s.version, "reason": s.reason} for s in model.skipped
+            {"version": s.version, "reason": s.reason} for s in store.skipped
         ],
     }

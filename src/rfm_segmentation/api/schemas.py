@@ -11,12 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
 
 from rfm_segmentation.profile import (
+    ClusterInfo,
+    CustomerFit,
     FeatureRanges,
-    NamingInfo,
     OutlierInfo,
     SegmentInfo,
+    SegmentNaming,
     StabilityInfo,
 )
+from rfm_segmentation.release import RunInput
 
 REFERENCE_REQUEST = {"recency": 15, "frequency": 2, "monetary": 350.75}
 
@@ -37,6 +40,16 @@ Monetary = Annotated[
     float,
     Field(ge=0, allow_inf_nan=False, strict=True, description="Total spend"),
 ]
+Tenure = Annotated[
+    float,
+    Field(
+        ge=0,
+        allow_inf_nan=False,
+        strict=True,
+        description="Days since the first purchase (at least recency); without it "
+        "the tenure rules are not checked",
+    ),
+]
 CustomerId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
@@ -44,19 +57,27 @@ CustomerId = Annotated[str, Field(min_length=1, max_length=128)]
     ConfigDict(extra="forbid", json_schema_extra={"examples": [REFERENCE_REQUEST]})
 )
 class CustomerRFM(TypedDict):
-    """One customer's recency, frequency and monetary value."""
+    """One customer's recency, frequency and monetary value, and tenure if known."""
 
     recency: Recency
     frequency: Frequency
     monetary: Monetary
+    tenure: NotRequired[Tenure]
 
 
 class SegmentAssignment(BaseModel):
     segment_name: str
-    cluster_label: int
+    cluster_label: int = Field(description="The nearest K-Means centre")
+    name_reason: str = Field(
+        description="`cluster` (the centre's name), or why the customer's own "
+        "numbers moved them to another segment, e.g. `moved: not recent`"
+    )
     outside_training_range: bool = Field(
         description="True where a value lies outside the training data's range; the "
         "answer is still the nearest centroid"
+    )
+    unchecked_rules: list[str] = Field(
+        description="The segment's rules that could not be checked (no tenure given)"
     )
 
 
@@ -67,9 +88,12 @@ class SegmentResponse(SegmentAssignment):
                 {
                     "segment_name": "New Customers",
                     "cluster_label": 3,
+                    "name_reason": "cluster",
                     "outside_training_range": False,
+                    "unchecked_rules": ["New Customers: first bought within 124 days"],
                     "strategy": "Build the habit: welcome series, ...",
                     "model_version": "2026-11-24T09.03.44.123Z",
+                    "as_of": "2011-12-10",
                 }
             ]
         }
@@ -77,6 +101,7 @@ class SegmentResponse(SegmentAssignment):
 
     strategy: str
     model_version: str
+    as_of: date = Field(description="The date the served segmentation is as of")
 
 
 @with_config(
@@ -95,6 +120,7 @@ class BatchResult(SegmentAssignment):
 
 class BatchResponse(BaseModel):
     model_version: str
+    as_of: date
     results: list[BatchResult] = Field(
         description="One result per customer, in request order"
     )
@@ -116,12 +142,19 @@ class BatchRequest(TypedDict):
 
 class SegmentsResponse(BaseModel):
     model_version: str
+    as_of: date
+    currency: str
     segments: list[SegmentInfo]
 
 
 class CustomerSegment(BaseModel):
+    """A row of the served release's customer table (and the shop's own columns
+    carried with it)."""
+
+    model_config = ConfigDict(extra="allow")
+
     customer_id: str
-    recency: float
+    recency: float = Field(description="Days from the last purchase to `as_of`")
     frequency: float
     monetary: float
     r_score: int
@@ -130,7 +163,11 @@ class CustomerSegment(BaseModel):
     rfm_score: str
     cluster_label: int
     segment_name: str
-    tenure: int = Field(description="Days from the first purchase to the snapshot")
+    name_reason: str
+    tenure: int = Field(description="Days from the first purchase to `as_of`")
+    as_of: date
+    first_purchase: date
+    last_purchase: date
     is_outlier: bool = Field(
         description="A feature lies beyond the model's outlier bounds"
     )
@@ -177,6 +214,7 @@ class CustomerHistory(BaseModel):
 
     customer_id: str
     model_version: str
+    as_of: date = Field(description="The last snapshot: the customer table's date")
     snapshots: list[HistoryPoint] = Field(
         description="From the first snapshot after the customer's first purchase"
     )
@@ -184,7 +222,7 @@ class CustomerHistory(BaseModel):
 
 class Transition(BaseModel):
     from_segment: str = Field(description="A segment, or `entered` (new since)")
-    to_segment: str = Field(description="A segment, or `left`")
+    to_segment: str
     customers: int
     share: float = Field(description="Part of the from-segment's customers")
 
@@ -227,12 +265,18 @@ class ModelInfo(BaseModel):
     version: str
     trained_at: datetime = Field(description="When the release was published")
     loaded_at: datetime
+    as_of: date = Field(description="The date recency and tenure are counted to")
+    currency: str
+    input: RunInput | None = Field(description="The run's raw input")
+    rows: dict[str, int]
     n_clusters: int
     silhouette: float
     feature_ranges: FeatureRanges
-    n_customers_trained: int
-    n_customers_segmented: int
-    naming: NamingInfo
+    n_customers: int
+    n_fitted: int = Field(description="Customers the model was fitted on")
+    naming: SegmentNaming
+    customer_fit: CustomerFit
+    clusters: list[ClusterInfo]
     outliers: OutlierInfo
     stability: StabilityInfo
     skipped_releases: list[SkippedReleaseInfo] = Field(

@@ -1,21 +1,67 @@
-"""The answer to a segment request: one definition, for the route and the fast path."""
+"""Answers to segment requests: one definition, for the route, the batch and the fast
+path, all through the release's one assignment (``Segmenter.assign``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from .model_store import ServedModel
+import numpy as np
+
+from rfm_segmentation.release import Release
+from rfm_segmentation.segments import base_segment
+
 from .schemas import CustomerRFM
 
 
-def segment_answer(customer: CustomerRFM, model: ServedModel) -> dict[str, Any]:
-    label, outside = model.segmenter.assign_one(
-        (customer["recency"], customer["frequency"], customer["monetary"])
+def assignments(
+    customers: Sequence[CustomerRFM], release: Release
+) -> list[dict[str, Any]]:
+    """Each customer's segment, cluster, reason, range flag and unchecked rules, in
+    order. Customers sent with a tenure are assigned with it, the others without."""
+    rfm = np.array(
+        [(c["recency"], c["frequency"], c["monetary"]) for c in customers], dtype=float
     )
+    tenure = np.array([c.get("tenure", np.nan) for c in customers], dtype=float)
+    known = ~np.isnan(tenure)
+    segmenter = release.segmenter
+    names = np.empty(len(rfm), dtype=object)
+    labels = np.empty(len(rfm), dtype=np.int64)
+    reasons = np.empty(len(rfm), dtype=object)
+    for given in (True, False):
+        rows = known if given else ~known
+        if rows.any():
+            done = segmenter.assign(rfm[rows], tenure[rows] if given else None)
+            names[rows], labels[rows], reasons[rows] = (
+                done.names,
+                done.labels,
+                done.reasons,
+            )
+    outside = segmenter.outside_training_range(rfm)
+    return [
+        {
+            "segment_name": name,
+            "cluster_label": label,
+            "name_reason": reason,
+            "outside_training_range": out,
+            "unchecked_rules": segmenter.unchecked(name, tenure_given=given),
+        }
+        for name, label, reason, out, given in zip(
+            names.tolist(),
+            labels.tolist(),
+            reasons.tolist(),
+            outside.tolist(),
+            known.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def segment_answer(customer: CustomerRFM, release: Release) -> dict[str, Any]:
+    (answer,) = assignments([customer], release)
     return {
-        "segment_name": model.release.profile.names[label],
-        "cluster_label": label,
-        "outside_training_range": outside,
-        "strategy": model.strategies[label],
-        "model_version": model.version,
+        **answer,
+        "strategy": base_segment(answer["segment_name"]).strategy,
+        "model_version": release.version,
+        "as_of": release.profile.as_of,
     }

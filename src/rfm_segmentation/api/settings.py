@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +37,8 @@ class ApiSettings(BaseSettings):
     batch_max: int = Field(default=10_000, ge=1, le=1_000_000)
     max_body_bytes: int | None = Field(default=None, ge=1024)
     cors_origins: Annotated[list[str], NoDecode] = []
+    reload_seconds: float = Field(default=5, ge=0)  # 0: no automatic switching
+    runtime_dir: Path | None = None  # where a host's workers meet; default in /tmp
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -48,6 +53,16 @@ class ApiSettings(BaseSettings):
         return self.max_body_bytes or (
             self.batch_max * BYTES_PER_BATCH_ITEM + BODY_HEADROOM
         )
+
+    @property
+    def reload_token(self) -> Path:
+        """The file ``POST /api/v1/model/reload`` touches to switch every worker."""
+        if self.runtime_dir:
+            return self.runtime_dir / "reload"
+        project = f"{self.project_path.resolve()}|{self.kedro_env}"
+        key = hashlib.sha256(project.encode()).hexdigest()[:12]
+        folder = f"rfm-segmentation-{os.getuid()}-{key}"
+        return Path(tempfile.gettempdir()) / folder / "reload"
 
     @classmethod
     def from_env(cls) -> ApiSettings:

@@ -120,7 +120,7 @@ def test_numbered_names_belong_to_their_segment_and_sort_and_colour_with_it():
 
 
 def test_the_rules_render_for_the_docs():
-    text = rules_markdown(0.5, 0.1)
+    text = rules_markdown({"new_max_tenure_ratio": 0.5, "tie_tolerance": 0.1})
     assert text.count("\n- ") == len(RULES)  # every rule, and the tenure rule
     assert "0.5 times the median tenure" in text
     assert all(name in text for name in SEGMENT_NAMES)

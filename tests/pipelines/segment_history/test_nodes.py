@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
 
-from rfm_segmentation.history import ENTERED, LEFT, transitions
+from rfm_segmentation.assignment import Segmenter
+from rfm_segmentation.history import ABSENT, ENTERED, SegmentHistory
+from rfm_segmentation.model import FEATURES
 from rfm_segmentation.pipelines.segment_history.figures import migration_sankey
 from rfm_segmentation.pipelines.segment_history.nodes import (
     biggest_flows,
@@ -15,35 +18,36 @@ from rfm_segmentation.pipelines.segment_history.nodes import (
 )
 from rfm_segmentation.slices import pipeline_of, run_slice
 
-SNAPSHOT_NODES = ["aggregate_snapshot_activity", "compute_snapshot_features"]
 ENGINES = {
     "polars": lambda frame: frame.lazy(),
     "pandas": lambda frame: frame.to_pandas(),
 }
 
 
-def clean_and_activity(raw: pl.DataFrame, params) -> dict:
+@pytest.fixture(scope="module")
+def prepared(small_transactions, params) -> dict:
     return run_slice(
         pipeline_of("data_processing", "feature_engineering"),
-        {"raw_transactions": raw.cast(pl.String).lazy()},
+        {"raw_transactions": small_transactions.cast(pl.String).lazy()},
         params,
     )
 
 
-@pytest.fixture(scope="module")
-def prepared(small_transactions, params) -> dict:
-    return clean_and_activity(small_transactions, params)
-
-
-def snapshot_features(clean, activity, params, engine="polars", **snapshots) -> tuple:
-    outputs = run_slice(
-        pipeline_of("segment_history").only_nodes(
-            "choose_snapshot_dates", *SNAPSHOT_NODES
-        ),
-        {"clean_transactions": ENGINES[engine](clean), "customer_activity": activity},
+def history_of(prepared, params, engine="polars", **snapshots) -> dict:
+    clean = prepared["clean_transactions"].collect()
+    return run_slice(
+        pipeline_of("clustering", "segment_history"),
+        {
+            "clean_transactions": ENGINES[engine](clean),
+            "rfm_features": prepared["rfm_features"],
+        },
         {**params, "snapshots": {**params["snapshots"], **snapshots}},
     )
-    return outputs["snapshot_dates"], outputs["snapshot_features"]
+
+
+@pytest.fixture(scope="module")
+def outputs(prepared, params) -> dict:
+    return history_of(prepared, params)
 
 
 def reference(clean: pd.DataFrame, snapshot: str) -> pd.DataFrame:
@@ -64,19 +68,16 @@ def reference(clean: pd.DataFrame, snapshot: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))
-def test_snapshot_features_equal_a_direct_computation_at_each_date(
+def test_earlier_snapshots_equal_a_direct_computation_at_each_date(
     prepared, params, engine
 ):
-    clean = prepared["clean_transactions"].collect()
-    dates, features = snapshot_features(
-        clean, prepared["customer_activity"], params, engine
-    )
-    assert len(dates) == 12
-    clean_pandas = clean.to_pandas()
-    for snapshot in dates:
-        got = features[features["snapshot"] == snapshot].set_index("customer_id")
-        got.index = got.index.astype(str)
-        expected = reference(clean_pandas, snapshot)
+    history = history_of(prepared, params, engine)["segment_history"]
+    long = history.long()
+    clean = prepared["clean_transactions"].collect().to_pandas()
+    assert len(history.snapshots) == 12
+    for snapshot in history.snapshots[:-1]:
+        got = long[long["snapshot"] == snapshot].set_index("customer_id")
+        expected = reference(clean, snapshot)
         pd.testing.assert_frame_equal(
             got[expected.columns].sort_index(),
             expected.sort_index(),
@@ -85,81 +86,124 @@ def test_snapshot_features_equal_a_direct_computation_at_each_date(
         )
 
 
+def test_the_last_snapshot_is_the_as_of_date_and_is_the_customer_table(outputs):
+    history, table = outputs["segment_history"], outputs["customer_segments"]
+    assert history.snapshots[-1] == table["as_of"].iloc[0]
+    last = history.long().query(f"snapshot == '{history.snapshots[-1]}'")
+    pd.testing.assert_frame_equal(
+        last.drop(columns="snapshot").reset_index(drop=True),
+        table[["customer_id", *FEATURES, "tenure", "segment_name"]],
+        check_dtype=False,
+    )
+
+
+def test_every_snapshot_is_named_by_the_one_assignment(outputs):
+    history = outputs["segment_history"]
+    segmenter = Segmenter.of(
+        outputs["segmentation_model"], outputs["segment_profile"].naming
+    )
+    for s in range(len(history.snapshots) - 1):
+        present = history.codes[s] != ABSENT
+        rfm = np.column_stack([getattr(history, f)[s, present] for f in FEATURES])
+        names = segmenter.assign(rfm, history.tenure[s, present]).names
+        got = np.asarray(history.segment_names, dtype=object)[history.codes[s, present]]
+        assert (names == got).all()
+
+
 def test_a_customer_is_present_exactly_from_the_first_snapshot_after_buying(
-    prepared, params
+    prepared, outputs
 ):
+    history = outputs["segment_history"]
     clean = prepared["clean_transactions"].collect()
-    dates, features = snapshot_features(clean, prepared["customer_activity"], params)
     first = (
         clean.group_by("customer_id")
         .agg(pl.col("invoiced_at").min())
         .to_pandas()
         .set_index("customer_id")["invoiced_at"]
     )
+    dates = history.snapshots
     later = first[first >= pd.Timestamp(dates[6])]
     assert len(later) > 10  # customers whose first purchase is after snapshot 6
+    column = {c: i for i, c in enumerate(history.customer_ids)}
     for customer, bought in later.items():
-        present = features.loc[features["customer_id"] == customer, "snapshot"]
-        assert present.tolist() == [d for d in dates if pd.Timestamp(d) > bought]
+        present = history.codes[:, column[customer]] != ABSENT
+        assert [d for d, p in zip(dates, present, strict=True) if p] == [
+            d for d in dates if pd.Timestamp(d) > bought
+        ]
 
 
-def test_default_dates_are_the_last_month_ends_the_data_covers(prepared, params):
-    dates = choose_snapshot_dates(prepared["customer_activity"], params["snapshots"])
-    assert dates[-1] == "2011-12-01"  # data ends 2011-12-08: December is not over
-    assert dates[0] == "2011-01-01"
+def table_as_of(as_of: str, first: str) -> pd.DataFrame:
+    return pd.DataFrame({"as_of": [as_of], "first_purchase": [first]})
+
+
+def test_default_dates_end_at_the_as_of_date_the_latest_month_start_moved_there():
+    monthly = {"frequency": "MS", "count": 12}
+    dates = choose_snapshot_dates(table_as_of("2011-12-10", "2010-12-01"), monthly)
+    assert dates == [f"2011-{m:02d}-01" for m in range(1, 12)] + ["2011-12-10"]
+    on_a_month_start = choose_snapshot_dates(
+        table_as_of("2011-12-01", "2010-12-01"), monthly
+    )
+    assert on_a_month_start[-2:] == ["2011-11-01", "2011-12-01"]
     explicit = choose_snapshot_dates(
-        prepared["customer_activity"], {"dates": ["2011-09-01", "2011-06-01"]}
+        table_as_of("2011-12-10", "2010-12-01"),
+        {"dates": ["2011-09-01", "2011-06-01"]},
     )
-    assert explicit == ["2011-06-01", "2011-09-01"]
-    one_week = pd.DataFrame(
-        {"first_purchase_at": ["2011-12-02"], "last_purchase_at": ["2011-12-08"]}
+    assert explicit == ["2011-06-01", "2011-09-01", "2011-12-10"]
+    one_week = choose_snapshot_dates(table_as_of("2011-12-09", "2011-12-02"), monthly)
+    assert one_week == ["2011-12-09"]
+
+
+def history(
+    *columns: list[str | None], names=("Champions", "At-Risk")
+) -> SegmentHistory:
+    """A history of customers a, b, c, ... whose segment at each snapshot is given
+    one snapshot per argument (None: not a customer yet)."""
+    codes = np.array(
+        [[ABSENT if n is None else names.index(n) for n in col] for col in columns],
+        dtype=np.int8,
     )
-    assert choose_snapshot_dates(one_week, {"frequency": "MS", "count": 12}) == [
-        "2011-12-09"  # one snapshot: the day after the data, as the model's own
-    ]
+    zeros = np.zeros(codes.shape, dtype=np.int32)
+    return SegmentHistory(
+        customer_ids=np.array(list("abcdefgh"[: codes.shape[1]]), dtype=object),
+        snapshots=tuple(f"2011-0{s + 1}-01" for s in range(len(columns))),
+        segment_names=names,
+        codes=codes,
+        recency=zeros,
+        frequency=zeros + 1,
+        monetary=zeros.astype(float),
+        tenure=zeros,
+    )
 
 
 def test_one_snapshot_gives_no_migrations_and_an_explaining_figure():
-    history = pd.DataFrame(
-        {
-            "customer_id": ["a"],
-            "snapshot": ["2011-12-09"],
-            "segment_name": ["Champions"],
-        }
-    )
-    migrations = summarise_migrations(history)
-    assert migrations.empty
-    assert biggest_flows(migrations, 10).empty
-    plotly_figure, figure = migration_sankey(migrations)
+    consecutive, everything = summarise_migrations(history(["Champions"]))
+    assert consecutive.empty and everything.empty
+    assert biggest_flows(consecutive, 10).empty
+    plotly_figure, figure = migration_sankey(consecutive)
     assert "two snapshots" in plotly_figure.layout.annotations[0].text
     assert figure.axes
 
 
-def test_transition_counts_add_up_to_customers_present_plus_entered_and_left():
-    history = pd.DataFrame(
-        {
-            "customer_id": ["a", "b", "c", "a", "b", "d", "e"],
-            "snapshot": ["s1"] * 3 + ["s2"] * 4,
-            "segment_name": [
-                "Champions",
-                "New Customers",
-                "At-Risk",
-                "At-Risk",
-                "Champions",
-                "New Customers",
-                "New Customers",
-            ],
-        }
+def test_transitions_count_every_customer_present_at_the_later_snapshot():
+    h = history(
+        ["Champions", "At-Risk", None, None],
+        ["At-Risk", "Champions", "At-Risk", "At-Risk"],
+        ["At-Risk", "Champions", "At-Risk", "Champions"],
     )
-    table = transitions(history, "s1", "s2")
-    both, entered, left = 2, 2, 1  # a, b | d, e | c
-    assert table["customers"].sum() == both + entered + left
-    moves = {(r.from_segment, r.to_segment): r.customers for r in table.itertuples()}
+    consecutive, everything = summarise_migrations(h)
+    first = consecutive[consecutive["to"] == "2011-02-01"]
+    moves = {(r.from_segment, r.to_segment): r.customers for r in first.itertuples()}
     assert moves == {
         ("Champions", "At-Risk"): 1,
-        ("At-Risk", LEFT): 1,
-        ("New Customers", "Champions"): 1,
-        (ENTERED, "New Customers"): 2,
+        ("At-Risk", "Champions"): 1,
+        (ENTERED, "At-Risk"): 2,
     }
-    shares = table.groupby("from_segment")["share"].sum()
-    assert (shares.round(3) == 1).all()
+    assert set(zip(everything["from"], everything["to"], strict=True)) == {
+        ("2011-01-01", "2011-02-01"),
+        ("2011-01-01", "2011-03-01"),
+        ("2011-02-01", "2011-03-01"),
+    }
+    assert (consecutive.groupby(["to", "from_segment"])["share"].sum() == 1).all()
+    highlights = biggest_flows(consecutive, 10)
+    assert "between 2011-02-01 and 2011-03-01" in highlights["summary"].iloc[0]
+    np.testing.assert_array_equal(h.movers(0, 2, None, 1), [2])  # c

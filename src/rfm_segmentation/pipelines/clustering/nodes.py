@@ -10,16 +10,25 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import Pipeline
 
+from rfm_segmentation.assignment import KEPT, Segmenter
 from rfm_segmentation.model import (
     FEATURES,
     centroids_in_original_units,
     fit_segmentation_model,
+    sample_rows,
     sampled_silhouette,
     upper_bounds_of,
 )
-from rfm_segmentation.profile import SegmentProfile
-from rfm_segmentation.release import ReleaseContent
-from rfm_segmentation.segments import base_segment, name_clusters
+from rfm_segmentation.profile import SegmentNaming, SegmentProfile
+from rfm_segmentation.segments import (
+    ALL_SEGMENTS,
+    RETURNING,
+    base_segment,
+    learn_thresholds,
+    name_clusters,
+    segment_colour,
+    segment_order,
+)
 
 logger = logging.getLogger(__name__)
 DESCRIPTORS = ["tenure"]  # carried with the model input, not clustered on
@@ -27,7 +36,7 @@ DESCRIPTORS = ["tenure"]  # carried with the model input, not clustered on
 
 def build_model_input(rfm_features: pd.DataFrame) -> pd.DataFrame:
     """Customer id, the three model features (checked to be finite and in range) and
-    the descriptors the segment profile reports."""
+    the descriptors the naming uses."""
     table = rfm_features[["customer_id", *FEATURES, *DESCRIPTORS]]
     values = table[FEATURES].to_numpy(dtype=float)
     problems = {
@@ -44,7 +53,8 @@ def build_model_input(rfm_features: pd.DataFrame) -> pd.DataFrame:
 def train_segmentation_model(
     model_input: pd.DataFrame, clustering: dict[str, Any]
 ) -> Pipeline:
-    """Fit the clip -> log1p -> scale -> K-Means pipeline on the RFM features."""
+    """Fit the clip -> log1p -> scale -> K-Means pipeline on the RFM features (on a
+    seeded sample of ``clustering.fit_sample_size`` customers when there are more)."""
     values = model_input[FEATURES].to_numpy(dtype=float)
     require_enough_customers(values, clustering["n_clusters"])
     return fit_segmentation_model(values, clustering)
@@ -52,6 +62,9 @@ def train_segmentation_model(
 
 def require_enough_customers(values: np.ndarray, n_clusters: int) -> None:
     """One sentence, with the fix, when k segments cannot be told apart."""
+    distinct = np.unique(values[: 10 * n_clusters + 1_000], axis=0)
+    if len(distinct) >= n_clusters:
+        return
     distinct = np.unique(values, axis=0)
     if len(distinct) == 1:
         recency, frequency, monetary = distinct[0]
@@ -77,9 +90,15 @@ def measure_stability(
     stability: dict[str, Any],
 ) -> pd.DataFrame:
     """Agreement of the segmentation with refits under other seeds and on bootstrap
-    resamples of the customers: the adjusted Rand index over all customers, and per
-    cluster the best Jaccard overlap with a cluster of the refit (1: unchanged)."""
+    resamples of the customers: the adjusted Rand index, and per cluster the best
+    Jaccard overlap with a cluster of the refit (1: unchanged). Measured on a seeded
+    sample of ``clustering.fit_sample_size`` customers when there are more."""
     values = model_input[FEATURES].to_numpy(dtype=float)
+    values = values[
+        sample_rows(
+            len(values), clustering["fit_sample_size"], clustering["random_state"]
+        )
+    ]
     reference = segmentation_model.predict(values)
     rng = np.random.default_rng(clustering["random_state"])
     runs = [("seed", i, values) for i in range(1, stability["seeds"] + 1)] + [
@@ -115,27 +134,27 @@ def _best_jaccard(members: np.ndarray, labels: np.ndarray) -> float:
     return float(max(overlaps))
 
 
-def profile_segments(
-    segmentation_model: Pipeline,
-    model_input: pd.DataFrame,
-    segment_stability: pd.DataFrame,
-    clustering: dict[str, Any],
-    naming: dict[str, Any],
-) -> SegmentProfile:
-    """What the fitted model means: a named segment per cluster with its centroid in
-    original units, size, tenure and strategy; how well the names fit; the model's
-    quality, outliers, stability and training ranges."""
+def name_segments(
+    segmentation_model: Pipeline, model_input: pd.DataFrame, naming: dict[str, Any]
+) -> SegmentNaming:
+    """Each cluster's name from its centre (``name_clusters``), the per-customer
+    thresholds learned from the training population, and the training ranges."""
     features = model_input[FEATURES].to_numpy(dtype=float)
     tenure = model_input["tenure"].to_numpy(dtype=float)
     labels = segmentation_model.predict(features)
     k = segmentation_model.named_steps["kmeans"].n_clusters
-    tenure_by_label = pd.Series(tenure).groupby(labels)
+    population_tenure_median = float(np.median(tenure))
     result = name_clusters(
         centroids_in_original_units(segmentation_model),
         segmentation_model.named_steps["kmeans"].cluster_centers_,
-        tenure_medians=tenure_by_label.median().reindex(range(k)).to_numpy(),
-        population_tenure_median=float(np.median(tenure)),
-        **naming,
+        tenure_medians=pd.Series(tenure)
+        .groupby(labels)
+        .median()
+        .reindex(range(k))
+        .to_numpy(),
+        population_tenure_median=population_tenure_median,
+        new_max_tenure_ratio=naming["new_max_tenure_ratio"],
+        tie_tolerance=naming["tie_tolerance"],
     )
     for name in result.unfilled:
         logger.warning(
@@ -143,52 +162,124 @@ def profile_segments(
             "(docs/segments.md says what to try)",
             name,
         )
+    columns = {name: model_input[name].to_numpy(dtype=float) for name in FEATURES}
+    return SegmentNaming(
+        cluster_names=result.names,
+        unfilled_segments=result.unfilled,
+        rules=[vars(check) for check in result.checks],
+        customer_quantiles=naming["customer_quantiles"],
+        thresholds=learn_thresholds(
+            {**columns, "tenure": tenure},
+            naming["customer_quantiles"],
+            naming["new_max_tenure_ratio"],
+        ),
+        feature_ranges={
+            name: {"min": float(column.min()), "max": float(column.max())}
+            for name, column in columns.items()
+        },
+        population_tenure_median=population_tenure_median,
+    )
+
+
+def assign_segments(
+    segmentation_model: Pipeline,
+    segment_naming: SegmentNaming,
+    rfm_features: pd.DataFrame,
+    naming: dict[str, Any],
+) -> pd.DataFrame:
+    """Every customer's features with their cluster (K-Means), final segment name
+    and why (``Segmenter.assign``), and whether a feature lies beyond the model's
+    outlier bounds. Warns when many customers leave their cluster's name."""
+    values = rfm_features[FEATURES].to_numpy(dtype=float)
+    assigned = Segmenter.of(segmentation_model, segment_naming).assign(
+        values, rfm_features["tenure"].to_numpy(dtype=float)
+    )
+    moved = float(np.mean(assigned.reasons != KEPT))
+    fifth = float(np.mean(assigned.names == RETURNING.name))
+    if max(moved, fifth) > naming["warn_moved_share"]:
+        logger.warning(
+            "%.1f%% of customers contradict their cluster's name and moved to another "
+            "segment (%.1f%% to %r): the clusters fit this shop's customers loosely "
+            "(docs/segments.md, 'Names for single customers').",
+            100 * moved,
+            100 * fifth,
+            RETURNING.name,
+        )
+    position = rfm_features.columns.get_loc("tenure")
+    table = rfm_features.iloc[:, :position].assign(
+        cluster_label=assigned.labels,
+        segment_name=assigned.names,
+        name_reason=assigned.reasons,
+    )
+    return table.assign(
+        **{column: rfm_features[column] for column in rfm_features.columns[position:]},
+        is_outlier=(values > upper_bounds_of(segmentation_model)).any(axis=1),
+    )
+
+
+def profile_segments(
+    segmentation_model: Pipeline,
+    segment_naming: SegmentNaming,
+    customer_segments: pd.DataFrame,
+    segment_stability: pd.DataFrame,
+    clustering: dict[str, Any],
+    currency: str,
+) -> SegmentProfile:
+    """What the fitted model means: each cluster's centre in original units and
+    name; each segment's customers, means, tenure and revenue; how well the names
+    fit single customers; the model's quality, outliers and stability."""
+    features = customer_segments[FEATURES].to_numpy(dtype=float)
+    labels = customer_segments["cluster_label"].to_numpy()
+    k = segmentation_model.named_steps["kmeans"].n_clusters
     centroids = centroids_in_original_units(segmentation_model)
     sizes = np.bincount(labels, minlength=k)
+    tenure = customer_segments["tenure"].to_numpy(dtype=float)
     bounds = upper_bounds_of(segmentation_model)
-    silhouette = sampled_silhouette(
-        segmentation_model,
-        features,
-        labels,
-        clustering["silhouette_sample_size"],
-        clustering["random_state"],
-    )
     by_run = segment_stability.groupby("run")["ari"].mean()
+    reasons = customer_segments["name_reason"]
     return SegmentProfile(
+        as_of=customer_segments["as_of"].iloc[0],
+        currency=currency,
         n_clusters=k,
         n_customers=len(features),
-        silhouette=round(silhouette, 4),
-        feature_ranges={
-            feature: {"min": float(column.min()), "max": float(column.max())}
-            for feature, column in zip(FEATURES, features.T, strict=True)
+        n_fitted=min(len(features), clustering["fit_sample_size"]),
+        silhouette=round(
+            sampled_silhouette(
+                segmentation_model,
+                features,
+                labels,
+                clustering["silhouette_sample_size"],
+                clustering["random_state"],
+            ),
+            4,
+        ),
+        naming=segment_naming,
+        customer_fit={
+            "kept_share": round(float((reasons == KEPT).mean()), 4),
+            "moved": reasons[reasons != KEPT].value_counts().sort_index().to_dict(),
+            "fifth_name": int(
+                (customer_segments["segment_name"] == RETURNING.name).sum()
+            ),
         },
-        population_tenure_median=float(np.median(tenure)),
-        segments=[
+        clusters=[
             {
                 "cluster_label": label,
                 "segment_name": name,
-                "description": base_segment(name).description,
-                "strategy": base_segment(name).strategy,
                 "centroid": dict(
                     zip(FEATURES, centroids[label].round(2).tolist(), strict=True)
                 ),
                 "size": int(sizes[label]),
-                "share": round(float(sizes[label] / len(labels)), 4),
-                "tenure": {
-                    "mean": round(float(tenure[labels == label].mean()), 2),
-                    "median": float(np.median(tenure[labels == label])),
-                },
+                "tenure_median": float(np.median(tenure[labels == label]))
+                if sizes[label]
+                else 0.0,
             }
-            for label, name in enumerate(result.names)
+            for label, name in enumerate(segment_naming.cluster_names)
         ],
-        naming={
-            "unfilled_segments": result.unfilled,
-            "rules": [vars(check) for check in result.checks],
-        },
+        segments=segment_summaries(customer_segments, segment_naming),
         outliers={
             **clustering["outliers"],
             "bounds": dict(zip(FEATURES, bounds.round(2).tolist(), strict=True)),
-            "count": int((features > bounds).any(axis=1).sum()),
+            "count": int(customer_segments["is_outlier"].sum()),
         },
         stability={
             "seeds_ari": round(float(by_run.get("seed", 1.0)), 4),
@@ -198,36 +289,47 @@ def profile_segments(
     )
 
 
-def assign_segments(
-    segmentation_model: Pipeline,
-    segment_profile: SegmentProfile,
-    rfm_features: pd.DataFrame,
-) -> pd.DataFrame:
-    """Every customer's features with their cluster label, segment name and whether
-    a feature lies beyond the model's outlier bounds (clipped for the fit)."""
-    values = rfm_features[FEATURES].to_numpy(dtype=float)
-    labels = segmentation_model.predict(values)
-    table = rfm_features.drop(columns=DESCRIPTORS).assign(
-        cluster_label=labels,
-        segment_name=np.asarray(segment_profile.names, dtype=object)[labels],
+def segment_summaries(
+    customer_segments: pd.DataFrame, segment_naming: SegmentNaming
+) -> list[dict[str, Any]]:
+    """Every segment name (the five, and the clusters' numbered ones): its customers,
+    means, tenure and revenue; names without customers have zeros."""
+    grouped = customer_segments.groupby("segment_name", sort=False)
+    means, medians = grouped[FEATURES].mean(), grouped[FEATURES].median()
+    tenure = grouped["tenure"].agg(["mean", "median"])
+    outliers = grouped["is_outlier"].sum()
+    revenue = grouped["monetary"].sum()
+    counts = grouped.size()
+    total = float(customer_segments["monetary"].sum())
+    names = segment_order(
+        {
+            *counts.index,
+            *segment_naming.cluster_names,
+            *(segment.name for segment in ALL_SEGMENTS),
+        }
     )
-    return table.assign(
-        **{d: rfm_features[d] for d in DESCRIPTORS},
-        is_outlier=(values > upper_bounds_of(segmentation_model)).any(axis=1),
-    )
-
-
-def publish_release(
-    segmentation_model: Pipeline,
-    segment_profile: SegmentProfile,
-    customer_segments: pd.DataFrame,
-) -> ReleaseContent:
-    """The model, its profile and the customer table, to be published as one release."""
-    return ReleaseContent(segmentation_model, segment_profile, customer_segments)
-
-
-def export_customer_segments(
-    customer_segments: pd.DataFrame, customer_column: str
-) -> pd.DataFrame:
-    """The customer table for people, its id column named as in the source file."""
-    return customer_segments.rename(columns={"customer_id": customer_column})
+    summaries = []
+    for name in names:
+        segment, n = base_segment(name), int(counts.get(name, 0))
+        spend = float(revenue.get(name, 0.0))
+        summaries.append(
+            {
+                "segment_name": name,
+                "description": segment.description,
+                "strategy": segment.strategy,
+                "colour": segment_colour(name),
+                "customers": n,
+                "share": round(n / len(customer_segments), 4),
+                "mean": means.loc[name].round(2).to_dict() if n else None,
+                "median": medians.loc[name].round(2).to_dict() if n else None,
+                "tenure": tenure.loc[name].round(2).to_dict() if n else None,
+                "revenue": {
+                    "total": round(spend, 2),
+                    "share": round(spend / total, 4) if total else 0.0,
+                    "per_customer": round(spend / n, 2) if n else 0.0,
+                },
+                "outliers": int(outliers.get(name, 0)),
+                "unfilled": name in segment_naming.unfilled_segments,
+            }
+        )
+    return summaries

@@ -1,15 +1,14 @@
-"""RFM features -> model input -> fitted model and its segment profile -> customer
-segments -> one release of all three, and the customer table for people."""
+"""RFM features -> model input -> fitted model (on a sample at scale) -> cluster
+names and per-customer thresholds -> every customer's segment -> the profile."""
 
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     assign_segments,
     build_model_input,
-    export_customer_segments,
     measure_stability,
+    name_segments,
     profile_segments,
-    publish_release,
     train_segmentation_model,
 )
 
@@ -41,34 +40,34 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="measure_stability",
             ),
             Node(
-                profile_segments,
-                inputs=[
-                    "segmentation_model",
-                    "model_input",
-                    "segment_stability",
-                    "params:clustering",
-                    "params:naming",
-                ],
-                outputs="segment_profile",
-                name="profile_segments",
+                name_segments,
+                inputs=["segmentation_model", "model_input", "params:naming"],
+                outputs="segment_naming",
+                name="name_segments",
             ),
             Node(
                 assign_segments,
-                inputs=["segmentation_model", "segment_profile", "rfm_features"],
+                inputs=[
+                    "segmentation_model",
+                    "segment_naming",
+                    "rfm_features",
+                    "params:naming",
+                ],
                 outputs="customer_segments",
                 name="assign_segments",
             ),
             Node(
-                publish_release,
-                inputs=["segmentation_model", "segment_profile", "customer_segments"],
-                outputs="model_release",
-                name="publish_release",
-            ),
-            Node(
-                export_customer_segments,
-                inputs=["customer_segments", "params:columns.customer_id"],
-                outputs="customer_segments_csv",
-                name="export_customer_segments",
+                profile_segments,
+                inputs=[
+                    "segmentation_model",
+                    "segment_naming",
+                    "customer_segments",
+                    "segment_stability",
+                    "params:clustering",
+                    "params:currency",
+                ],
+                outputs="segment_profile",
+                name="profile_segments",
             ),
         ]
     )

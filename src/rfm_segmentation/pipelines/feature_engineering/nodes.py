@@ -47,12 +47,13 @@ def aggregate_customer_activity(
 def compute_rfm_features(
     customer_activity: pd.DataFrame, snapshot_date: str | None
 ) -> pd.DataFrame:
-    """Recency, frequency, monetary, their 1-5 quintile scores, and tenure per customer.
+    """Recency, frequency, monetary, their 1-5 quintile scores, tenure, the as-of
+    date and the first and last purchase days per customer.
 
-    Recency is whole days from the day of the last purchase to the snapshot date,
-    which defaults to the day after the last transaction (so the most recent buyers
-    have recency 1, and purchases on an explicit snapshot day give 0). Tenure is
-    whole days from the day of the first purchase to the snapshot date.
+    Recency is whole days from the day of the last purchase to the snapshot date
+    (``as_of``), which defaults to the day after the last transaction (so the most
+    recent buyers have recency 1, and purchases on an explicit snapshot day give 0).
+    Tenure is whole days from the day of the first purchase to the snapshot date.
     """
     last_day = pd.to_datetime(customer_activity["last_purchase_at"]).dt.normalize()
     first_day = pd.to_datetime(customer_activity["first_purchase_at"]).dt.normalize()
@@ -75,6 +76,9 @@ def compute_rfm_features(
     scores = features[["r_score", "f_score", "m_score"]].astype(str)
     features["rfm_score"] = scores["r_score"] + scores["f_score"] + scores["m_score"]
     features["tenure"] = (snapshot - first_day).dt.days.astype("int64")
+    features["as_of"] = snapshot.date().isoformat()
+    features["first_purchase"] = first_day.dt.date.astype(str)
+    features["last_purchase"] = last_day.dt.date.astype(str)
     return features
 
 

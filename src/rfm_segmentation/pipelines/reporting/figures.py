@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
 from rfm_segmentation.model import FEATURES
+from rfm_segmentation.profile import SegmentProfile
 from rfm_segmentation.segments import segment_colour as _colour
 from rfm_segmentation.segments import segment_order
 
@@ -42,12 +43,12 @@ def segment_sizes(segment_summary: pd.DataFrame) -> tuple[go.Figure, Figure]:
 
 
 def stability(
-    segment_stability: pd.DataFrame, customer_segments: pd.DataFrame
+    segment_stability: pd.DataFrame, segment_profile: SegmentProfile
 ) -> tuple[go.Figure, Figure]:
     """Agreement with refits under other seeds and on bootstrap resamples: overall
-    adjusted Rand index and each segment's best Jaccard overlap (1: unchanged)."""
-    long = stability_by_segment(segment_stability, customer_segments)
-    order = ["overall (ARI)", *_present_segments(customer_segments)]
+    adjusted Rand index and each cluster's best Jaccard overlap (1: unchanged)."""
+    long = stability_by_segment(segment_stability, segment_profile)
+    order = ["overall (ARI)", *segment_order(segment_profile.naming.cluster_names)]
     title = "Stability across seeds and bootstrap resamples"
     plotly_figure = px.strip(
         long,

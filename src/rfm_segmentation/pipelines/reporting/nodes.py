@@ -7,18 +7,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rfm_segmentation.model import FEATURES, fit_segmentation_model, sampled_silhouette
-from rfm_segmentation.segments import SEGMENT_NAMES, base_segment, segment_order
+from rfm_segmentation.model import (
+    FEATURES,
+    fit_segmentation_model,
+    sample_rows,
+    sampled_silhouette,
+)
+from rfm_segmentation.profile import SegmentProfile
 
 
 def evaluate_k_range(
     model_input: pd.DataFrame, k_selection: dict[str, Any], clustering: dict[str, Any]
 ) -> pd.DataFrame:
-    """Inertia and silhouette of the segmentation model for each k in the range.
-
-    Silhouette is computed on a seeded sample so it stays fast at a million customers.
-    """
+    """Inertia and silhouette of the segmentation model for each k in the range, on
+    a seeded sample of ``clustering.fit_sample_size`` customers when there are more
+    (silhouette on a smaller sample: it is quadratic)."""
     features = model_input[FEATURES].to_numpy(dtype=float)
+    features = features[
+        sample_rows(
+            len(features), clustering["fit_sample_size"], clustering["random_state"]
+        )
+    ]
     k_max = min(k_selection["k_max"], len(np.unique(features, axis=0)) - 1)
     rows = []
     for k in range(k_selection["k_min"], k_max + 1):
@@ -41,43 +50,46 @@ def evaluate_k_range(
     return pd.DataFrame(rows)
 
 
-def summarise_segments(customer_segments: pd.DataFrame) -> pd.DataFrame:
-    """Per segment: customers, share, mean and median R/F/M and tenure, revenue share
-    and outliers; a segment name no cluster meets the rules of has a row of its own,
-    with no customers and ``unfilled`` true."""
-    grouped = customer_segments.groupby("segment_name")
-    summary = grouped[[*FEATURES, "tenure"]].agg(["mean", "median"])
-    summary.columns = [f"{feature}_{stat}" for feature, stat in summary.columns]
-    summary.insert(0, "customers", grouped.size())
-    summary.insert(1, "share", summary["customers"] / len(customer_segments))
-    summary["revenue_share"] = (
-        grouped["monetary"].sum() / customer_segments["monetary"].sum()
-    )
-    summary["outliers"] = grouped["is_outlier"].sum()
-    summary["unfilled"] = False
-    filled = {base_segment(name).name for name in summary.index}
-    for name in unfilled_segments(filled):
-        summary.loc[name] = {
-            "customers": 0,
-            "share": 0.0,
-            "outliers": 0,
-            "unfilled": True,
+def summarise_segments(segment_profile: SegmentProfile) -> pd.DataFrame:
+    """The profile's segments as a table: customers, share, mean and median R/F/M
+    and tenure, revenue (total, share, per customer, in the profile's currency) and
+    outliers per segment; names without customers have zeros (``unfilled``: no
+    cluster meets the name's centre rules)."""
+    rows = []
+    for segment in segment_profile.segments:
+        row = {
+            "segment_name": segment.segment_name,
+            "customers": segment.customers,
+            "share": segment.share,
         }
-    summary = summary.loc[segment_order(summary.index)]
-    return summary.astype({"customers": int, "outliers": int}).round(4).reset_index()
-
-
-def unfilled_segments(names: set[str]) -> list[str]:
-    """The segment names none of ``names`` carries."""
-    return [name for name in SEGMENT_NAMES if name not in names]
+        for stat in ("mean", "median"):
+            values = getattr(segment, stat)
+            for feature in FEATURES:
+                row[f"{feature}_{stat}"] = getattr(values, feature) if values else None
+        for stat in ("mean", "median"):
+            row[f"tenure_{stat}"] = (
+                getattr(segment.tenure, stat) if segment.tenure else None
+            )
+        rows.append(
+            {
+                **row,
+                "revenue": segment.revenue.total,
+                "revenue_share": segment.revenue.share,
+                "revenue_per_customer": segment.revenue.per_customer,
+                "currency": segment_profile.currency,
+                "outliers": segment.outliers,
+                "unfilled": segment.unfilled,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def stability_by_segment(
-    segment_stability: pd.DataFrame, customer_segments: pd.DataFrame
+    segment_stability: pd.DataFrame, segment_profile: SegmentProfile
 ) -> pd.DataFrame:
-    """Long table: per run, the overall adjusted Rand index and each segment's best
-    Jaccard overlap, labelled with segment names."""
-    names = customer_segments.groupby("cluster_label")["segment_name"].first()
+    """Long table: per run, the overall adjusted Rand index and each cluster's best
+    Jaccard overlap, labelled with the cluster's name."""
+    names = dict(enumerate(segment_profile.naming.cluster_names))
     long = segment_stability.melt(
         id_vars=["run", "number"], var_name="measure", value_name="agreement"
     )

@@ -11,7 +11,7 @@ _FIGURES = {
     "customer_scatter": (figures.customer_scatter, "customer_segments"),
     "snake_plot": (figures.snake_plot, "customer_segments"),
     "k_selection_curves": (figures.k_selection_curves, "k_selection"),
-    "stability": (figures.stability, ["segment_stability", "customer_segments"]),
+    "stability": (figures.stability, ["segment_stability", "segment_profile"]),
 }
 
 
@@ -26,7 +26,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 summarise_segments,
-                inputs="customer_segments",
+                inputs="segment_profile",
                 outputs="segment_summary",
                 name="summarise_segments",
             ),

@@ -9,14 +9,14 @@ import plotly.graph_objects as go
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from rfm_segmentation.history import ENTERED, LEFT
+from rfm_segmentation.history import ENTERED, SegmentHistory
 from rfm_segmentation.segments import segment_colour, segment_order
 
 GREY = "#bbbbbb"
 
 
 def _colour(name: str) -> str:
-    return GREY if name in (ENTERED, LEFT) else segment_colour(name)
+    return GREY if name in (ENTERED,) else segment_colour(name)
 
 
 def _translucent(colour: str, alpha: float = 0.4) -> str:
@@ -25,8 +25,8 @@ def _translucent(colour: str, alpha: float = 0.4) -> str:
 
 
 def _order(names) -> list[str]:
-    named = segment_order({n for n in names if n not in (ENTERED, LEFT)})
-    return [*named, *(n for n in (ENTERED, LEFT) if n in set(names))]
+    named = segment_order({n for n in names if n not in (ENTERED,)})
+    return [*named, *(n for n in (ENTERED,) if n in set(names))]
 
 
 def migration_sankey(segment_migrations: pd.DataFrame) -> tuple[go.Figure, Figure]:
@@ -119,14 +119,11 @@ def _alluvial(
     return figure
 
 
-def segment_sizes_over_time(segment_history: pd.DataFrame) -> tuple[go.Figure, Figure]:
+def segment_sizes_over_time(
+    segment_history: SegmentHistory,
+) -> tuple[go.Figure, Figure]:
     """Customers in each segment at each snapshot."""
-    sizes = (
-        segment_history.groupby(["snapshot", "segment_name"])
-        .size()
-        .unstack(fill_value=0)
-    )
-    sizes = sizes[segment_order(sizes.columns)]
+    sizes = segment_history.sizes()
     title = "Customers per segment at each snapshot"
     plotly_figure = go.Figure(
         [

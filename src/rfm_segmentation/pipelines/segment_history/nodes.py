@@ -2,14 +2,14 @@
 
 The transaction-level aggregation is narwhals (any engine) and takes one pass over
 the data for all snapshots: each transaction is tagged with the first snapshot it
-counts for, activity is summed per customer and tag, and the customer-level table
-it produces is accumulated across snapshots in pandas.
+counts for and activity is summed per customer and tag. The customer-level rest is
+dense arrays (snapshots x customers) aligned with the customer table, whose own rows
+are the last snapshot, the as-of date.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import operator
 from datetime import datetime
@@ -18,65 +18,80 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
+from rfm_segmentation.assignment import Segmenter
 from rfm_segmentation.frames import as_lazy, to_pandas
 from rfm_segmentation.history import (
-    HISTORY_COLUMNS,
-    HistoryContent,
-    snapshots_of,
-    transitions,
+    ABSENT,
+    ENTERED,
+    FEATURE_TYPES,
+    MIGRATION_COLUMNS,
+    SegmentHistory,
 )
 from rfm_segmentation.model import FEATURES
-from rfm_segmentation.release import ReleaseFolder
+from rfm_segmentation.profile import SegmentProfile
 
 logger = logging.getLogger(__name__)
-MIGRATION_COLUMNS = ["from", "to", "from_segment", "to_segment", "customers", "share"]
+DAY = np.timedelta64(1, "D")
+ACTIVITY_COLUMNS = [
+    "customer_id",
+    "period",
+    "first_purchase_at",
+    "last_purchase_at",
+    "frequency",
+    "monetary",
+]
 
 
 def choose_snapshot_dates(
-    customer_activity: pd.DataFrame, snapshots: dict[str, Any]
+    rfm_features: pd.DataFrame, snapshots: dict[str, Any]
 ) -> list[str]:
-    """The snapshot dates, oldest first: ``snapshots.dates`` when given, else the last
-    ``count`` dates of ``frequency`` (a pandas frequency; ``MS``, month starts, are
-    the ends of the months before) on or before the day after the last transaction,
-    and after the first one. A snapshot counts the transactions before its date.
-    Data shorter than one period gets one snapshot, the day after its last
-    transaction (as the model's own), and no migrations."""
+    """The snapshot dates, oldest first, the last being the features' as-of date: ``snapshots.dates`` before it when given, else the last ``count`` dates of
+    ``frequency`` (a pandas frequency; ``MS``, month starts, are the ends of the
+    months before) up to the as-of date, the latest of them moved to the as-of date,
+    and after the first purchase. A snapshot counts the purchases before its date.
+    Data shorter than one period gets one snapshot and no migrations."""
+    as_of = pd.Timestamp(rfm_features["as_of"].iloc[0])
+    first = pd.to_datetime(rfm_features["first_purchase"]).min()
     if snapshots.get("dates"):
-        return sorted({pd.Timestamp(d).date().isoformat() for d in snapshots["dates"]})
-    first = pd.to_datetime(customer_activity["first_purchase_at"]).min().normalize()
-    last = pd.to_datetime(customer_activity["last_purchase_at"]).max().normalize()
-    dates = pd.date_range(
-        end=last + pd.Timedelta(days=1),
-        periods=snapshots["count"],
-        freq=snapshots["frequency"],
-    )
-    chosen = [d.date().isoformat() for d in dates if d > first]
-    if not chosen:
-        logger.warning(
-            "No snapshot date of frequency %r falls within the data (%s to %s): the "
-            "segment history has one snapshot and no migrations. Set "
-            "`snapshots.frequency` or `snapshots.dates` "
-            "(conf/base/parameters_segment_history.yml) for more.",
-            snapshots["frequency"],
-            first.date(),
-            last.date(),
+        earlier = sorted({pd.Timestamp(d) for d in snapshots["dates"]} - {as_of})
+        if any(d > as_of for d in earlier):
+            raise ValueError(
+                f"snapshots.dates must be before the as-of date {as_of.date()}"
+            )
+    else:
+        dates = pd.date_range(
+            end=as_of, periods=snapshots["count"], freq=snapshots["frequency"]
         )
-        chosen = [(last + pd.Timedelta(days=1)).date().isoformat()]
-    return chosen
+        earlier = [d for d in dates[:-1] if d > first] if len(dates) else []
+        if not earlier:
+            logger.warning(
+                "No snapshot date of frequency %r falls between the first purchase "
+                "(%s) and the as-of date (%s): the segment history has one snapshot "
+                "and no migrations. Set `snapshots.frequency` or `snapshots.dates` "
+                "(conf/base/parameters_segment_history.yml) for more.",
+                snapshots["frequency"],
+                first.date(),
+                as_of.date(),
+            )
+    return [d.date().isoformat() for d in [*earlier, as_of]]
 
 
 def aggregate_snapshot_activity(
     clean_transactions: Any, snapshot_dates: list[str]
 ) -> pd.DataFrame:
-    """Per customer and period (the index of the first snapshot a transaction counts
-    for): first and last purchase, purchases and spend, in one pass over the data.
+    """Per customer and period (the index of the first snapshot before the as-of
+    date that a transaction counts for): first and last purchase, purchases and
+    spend, in one pass over the data. The as-of snapshot is the customer table.
 
     Purchases are distinct invoices, or distinct purchase days without an invoice
     column; either lies within one period, so per-period counts add up.
     """
+    bounds = [datetime.fromisoformat(d) for d in snapshot_dates[:-1]]
+    if not bounds:
+        return pd.DataFrame(columns=ACTIVITY_COLUMNS)
     frame = as_lazy(clean_transactions)
-    bounds = [datetime.fromisoformat(d) for d in snapshot_dates]
     at = nw.col("invoiced_at")
     period = functools.reduce(
         operator.add, [(at >= nw.lit(b)).cast(nw.Int32) for b in bounds[:-1]], nw.lit(0)
@@ -95,83 +110,98 @@ def aggregate_snapshot_activity(
     return to_pandas(activity)
 
 
-def compute_snapshot_features(
-    snapshot_activity: pd.DataFrame, snapshot_dates: list[str]
-) -> pd.DataFrame:
-    """Recency, frequency, monetary and tenure of every customer at every snapshot
-    from their first purchase on, as ``compute_rfm_features`` computes them with the
-    snapshot as the day after the data: customers who had not yet bought are absent."""
-    activity = snapshot_activity.astype({"period": "int64"}).sort_values(
-        ["customer_id", "period"], ignore_index=True
-    )  # so that totals accumulate in time order, and rows come out sorted
-    per_customer = activity.groupby("customer_id", sort=False)
-    cumulative = activity.assign(
-        frequency=per_customer["frequency"].cumsum(),
-        monetary=per_customer["monetary"].cumsum(),
-        first_purchase_at=per_customer["first_purchase_at"].cummin(),
-        last_purchase_at=per_customer["last_purchase_at"].cummax(),
-    )
-    # each period's totals hold for its snapshot and every one until the next period
-    following = cumulative.groupby("customer_id", sort=False)["period"].shift(-1)
-    spans = following.fillna(len(snapshot_dates)).astype("int64") - cumulative["period"]
-    expanded = cumulative.loc[cumulative.index.repeat(spans)]
-    index = expanded["period"] + expanded.groupby(level=0).cumcount()
-    dates = pd.to_datetime(pd.Series(snapshot_dates)).to_numpy()[index.to_numpy()]
-    last_day = pd.to_datetime(expanded["last_purchase_at"]).dt.normalize().to_numpy()
-    first_day = pd.to_datetime(expanded["first_purchase_at"]).dt.normalize().to_numpy()
-    return pd.DataFrame(
-        {
-            "customer_id": expanded["customer_id"].to_numpy(),
-            "snapshot": pd.array(snapshot_dates, dtype="str")[index.to_numpy()],
-            "recency": ((dates - last_day) // np.timedelta64(1, "D")).astype("int64"),
-            "frequency": expanded["frequency"].to_numpy().astype("int64"),
-            "monetary": expanded["monetary"].to_numpy().astype(float).round(2),
-            "tenure": ((dates - first_day) // np.timedelta64(1, "D")).astype("int64"),
-        }
-    )
-
-
 def segment_snapshots(
-    snapshot_features: pd.DataFrame, model_release: ReleaseFolder
-) -> tuple[pd.DataFrame, HistoryContent]:
-    """Each customer's segment at each snapshot, by the newest valid release's model
-    (the same Pipeline and names as the API serves), and that history to publish
-    beside the release."""
-    release, _ = model_release.newest_valid()
-    labels = release.model.predict(snapshot_features[FEATURES].to_numpy(dtype=float))
-    history = snapshot_features.assign(
-        customer_id=snapshot_features["customer_id"].astype(str),
-        segment_name=np.asarray(release.profile.names, dtype=object)[labels],
-    )[list(HISTORY_COLUMNS)]
-    return history, HistoryContent(release.version, history)
+    snapshot_activity: pd.DataFrame,
+    snapshot_dates: list[str],
+    customer_segments: pd.DataFrame,
+    segmentation_model: Pipeline,
+    segment_profile: SegmentProfile,
+) -> SegmentHistory:
+    """Every customer's recency, frequency, monetary, tenure and segment at every
+    snapshot, computed as ``compute_rfm_features`` does with the snapshot as the day
+    after the data and named by the same assignment as the customer table; the last
+    snapshot is the customer table itself. Customers who had not bought yet are
+    ``ABSENT``."""
+    ids = customer_segments["customer_id"].to_numpy()
+    earlier = snapshot_dates[:-1]
+    shape = (len(earlier), len(ids))
+    columns = pd.Index(ids).get_indexer(snapshot_activity["customer_id"])
+    if (columns < 0).any():
+        raise ValueError("snapshot activity names customers the table does not have")
+    periods = snapshot_activity["period"].to_numpy(dtype=np.int64)
+    frequency = np.zeros(shape, dtype=np.int32)
+    monetary = np.zeros(shape, dtype=np.float64)
+    last_day = np.full(shape, np.iinfo(np.int32).min, dtype=np.int32)
+    frequency[periods, columns] = snapshot_activity["frequency"].to_numpy()
+    monetary[periods, columns] = snapshot_activity["monetary"].to_numpy(dtype=float)
+    last_day[periods, columns] = _days(snapshot_activity["last_purchase_at"])
+    first_day = np.full(len(ids), np.iinfo(np.int32).max, dtype=np.int32)
+    np.minimum.at(first_day, columns, _days(snapshot_activity["first_purchase_at"]))
+    np.cumsum(frequency, axis=0, out=frequency)
+    np.cumsum(monetary, axis=0, out=monetary)
+    np.maximum.accumulate(last_day, axis=0, out=last_day)
+    days = _days(pd.Series(earlier, dtype="datetime64[s]"))[:, None]
+    features = {
+        "recency": (days - last_day).astype(np.int32),
+        "frequency": frequency,
+        "monetary": monetary.round(2),
+        "tenure": (days - first_day[None, :]).astype(np.int32),
+    }
+    codes = np.full(shape, ABSENT, dtype=np.int8)
+    segmenter = Segmenter.of(segmentation_model, segment_profile.naming)
+    code_of = {name: code for code, name in enumerate(segment_profile.segment_names)}
+    for s in range(len(earlier)):
+        present = frequency[s] > 0
+        rfm = np.column_stack([features[f][s, present] for f in FEATURES])
+        names = segmenter.assign(rfm, features["tenure"][s, present]).names
+        codes[s, present] = pd.Series(names).map(code_of).to_numpy()
+    for feature in FEATURE_TYPES:
+        features[feature][codes == ABSENT] = 0
+    final = customer_segments["segment_name"].map(code_of).to_numpy(dtype=np.int8)
+    return SegmentHistory(
+        customer_ids=ids,
+        snapshots=tuple(snapshot_dates),
+        segment_names=segment_profile.segment_names,
+        codes=np.vstack([codes, final]),
+        **{
+            f: np.vstack([features[f], customer_segments[f].to_numpy(dtype=t)])
+            for f, t in FEATURE_TYPES.items()
+        },
+    )
 
 
-def summarise_migrations(segment_history: pd.DataFrame) -> pd.DataFrame:
-    """Transitions between every two consecutive snapshots (long form: from, to,
-    from_segment, to_segment, customers, share)."""
-    dates = snapshots_of(segment_history)
-    tables = [
-        transitions(segment_history, start, end).assign(**{"from": start, "to": end})
-        for start, end in itertools.pairwise(dates)
+def _days(values: pd.Series) -> np.ndarray:
+    """Whole days since 1970 of the days of timestamps, as int32."""
+    stamps = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
+    return (stamps - np.datetime64(0, "D")) // DAY
+
+
+def summarise_migrations(
+    segment_history: SegmentHistory,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customers moving between segments between every two consecutive snapshots
+    (the people's table), and between every two snapshots (for the API)."""
+    everything = segment_history.all_transitions()
+    snapshots = list(segment_history.snapshots)
+    consecutive = [
+        snapshots.index(start) + 1 == snapshots.index(end)
+        for start, end in zip(everything["from"], everything["to"], strict=True)
     ]
-    if not tables:
-        return pd.DataFrame(columns=MIGRATION_COLUMNS)
-    return pd.concat(tables, ignore_index=True)[MIGRATION_COLUMNS]
+    return everything[consecutive].reset_index(drop=True), everything
 
 
 def biggest_flows(segment_migrations: pd.DataFrame, top: int) -> pd.DataFrame:
     """The largest moves between different segments in the last transition, with a
     sentence a marketer can read."""
     if segment_migrations.empty:
-        return segment_migrations.assign(summary=[])
+        return pd.DataFrame(columns=[*MIGRATION_COLUMNS, "summary"])
     last = segment_migrations[
         segment_migrations["to"] == segment_migrations["to"].max()
     ]
     moves = last[last["from_segment"] != last["to_segment"]]
     flows = moves.nlargest(top, "customers").reset_index(drop=True)
     flows["summary"] = [
-        f"{row.customers:,} {_who(row.from_segment)} "
-        f"{'left' if row.to_segment == 'left' else 'became ' + row.to_segment} "
+        f"{row.customers:,} {_who(row.from_segment)} became {row.to_segment} "
         f"({row.share:.0%}) between {row['from']} and {row['to']}"
         for _, row in flows.iterrows()
     ]
@@ -179,4 +209,4 @@ def biggest_flows(segment_migrations: pd.DataFrame, top: int) -> pd.DataFrame:
 
 
 def _who(segment: str) -> str:
-    return "new customers" if segment == "entered" else segment
+    return "new customers" if segment == ENTERED else segment

@@ -1,5 +1,6 @@
-"""Clean transactions and the published release -> RFM at each snapshot -> segment
-history (published beside the release) -> migrations and figures."""
+"""Clean transactions, the customer table and the model in memory -> every
+customer's features and segment at each snapshot up to the as-of date -> migrations
+and figures."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -8,7 +9,6 @@ from .nodes import (
     aggregate_snapshot_activity,
     biggest_flows,
     choose_snapshot_dates,
-    compute_snapshot_features,
     segment_snapshots,
     summarise_migrations,
 )
@@ -19,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 choose_snapshot_dates,
-                inputs=["customer_activity", "params:snapshots"],
+                inputs=["rfm_features", "params:snapshots"],
                 outputs="snapshot_dates",
                 name="choose_snapshot_dates",
             ),
@@ -30,21 +30,21 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="aggregate_snapshot_activity",
             ),
             Node(
-                compute_snapshot_features,
-                inputs=["snapshot_activity", "snapshot_dates"],
-                outputs="snapshot_features",
-                name="compute_snapshot_features",
-            ),
-            Node(
                 segment_snapshots,
-                inputs=["snapshot_features", "model_release"],
-                outputs=["segment_history", "release_history"],
+                inputs=[
+                    "snapshot_activity",
+                    "snapshot_dates",
+                    "customer_segments",
+                    "segmentation_model",
+                    "segment_profile",
+                ],
+                outputs="segment_history",
                 name="segment_snapshots",
             ),
             Node(
                 summarise_migrations,
                 inputs="segment_history",
-                outputs="segment_migrations",
+                outputs=["segment_migrations", "migration_tables"],
                 name="summarise_migrations",
             ),
             Node(

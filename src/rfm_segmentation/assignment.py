@@ -1,0 +1,166 @@
+"""One assignment everywhere: the fitted model's nearest centre, then each customer's
+own numbers checked against that segment's per-customer rules.
+
+``Segmenter`` is the fitted Pipeline reduced to its arithmetic (the clip's bounds,
+log1p, the scaler's mean and scale, the centroids) plus the clusters' names and the
+thresholds learned at fit time. It names the training customers, the customer table,
+every history snapshot and the API's answers; ``tests/test_assignment.py`` checks its
+labels equal ``Pipeline.predict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from .model import FEATURES, n_clusters_of, upper_bounds_of
+from .profile import SegmentNaming, SegmentProfile
+from .segments import (
+    RETURNING,
+    SEGMENTS,
+    CustomerThresholds,
+    Segment,
+    base_segment,
+    customer_rule_groups,
+    failed_reason,
+    unchecked_rules,
+)
+
+KEPT = "cluster"
+CHUNK = 500_000  # customers assigned at a time: bounds the (n, k) temporaries
+
+
+@dataclass(frozen=True)
+class Assignment:
+    labels: np.ndarray  # (n,) K-Means cluster: the nearest centre
+    names: np.ndarray  # (n,) final segment name (object)
+    reasons: np.ndarray  # (n,) "cluster", or why the customer moved (object)
+
+
+@dataclass(frozen=True)
+class Segmenter:
+    upper: np.ndarray  # (3,) where the model clips each feature
+    mean: np.ndarray  # (3,) StandardScaler.mean_
+    scale: np.ndarray  # (3,) StandardScaler.scale_
+    centroids: np.ndarray  # (k, 3) KMeans.cluster_centers_ in standardized space
+    cluster_names: tuple[str, ...]
+    thresholds: CustomerThresholds
+    low: np.ndarray  # (3,) training minimum per feature
+    high: np.ndarray  # (3,) training maximum per feature
+
+    @classmethod
+    def of(cls, model: Pipeline, naming: SegmentNaming) -> Segmenter:
+        if n_clusters_of(model) != len(naming.cluster_names):
+            raise ValueError("the naming does not name the model's clusters")
+        scaler = model.named_steps["scale"]
+        ranges = naming.feature_ranges
+        return cls(
+            upper=np.asarray(upper_bounds_of(model), dtype=float),
+            mean=scaler.mean_.copy(),
+            scale=scaler.scale_.copy(),
+            centroids=model.named_steps["kmeans"].cluster_centers_.copy(),
+            cluster_names=tuple(naming.cluster_names),
+            thresholds=naming.thresholds,
+            low=np.array([getattr(ranges, f).min for f in FEATURES]),
+            high=np.array([getattr(ranges, f).max for f in FEATURES]),
+        )
+
+    @classmethod
+    def of_profile(cls, model: Pipeline, profile: SegmentProfile) -> Segmenter:
+        return cls.of(model, profile.naming)
+
+    def distances(self, rfm: np.ndarray) -> np.ndarray:
+        """(n, k) squared distances to each centre, in the model's space."""
+        standardized = (np.log1p(np.minimum(rfm, self.upper)) - self.mean) / self.scale
+        return ((standardized[:, None, :] - self.centroids[None, :, :]) ** 2).sum(
+            axis=2
+        )
+
+    def predict(self, rfm: np.ndarray) -> np.ndarray:
+        """K-Means labels (the nearest centre) for (n, 3) recency, frequency, monetary."""
+        return self.distances(rfm).argmin(axis=1)
+
+    def outside_training_range(self, rfm: np.ndarray) -> np.ndarray:
+        """(n,) True where any feature lies outside what the model was trained on."""
+        return ((rfm < self.low) | (rfm > self.high)).any(axis=1)
+
+    def assign(self, rfm: np.ndarray, tenure: np.ndarray | None = None) -> Assignment:
+        """Each customer's cluster and name: the nearest centre's name if the
+        customer meets that segment's per-customer rules, else the nearest centre's
+        whose segment's rules they meet, else a segment no cluster carries whose
+        rules they meet, else ``RETURNING``. Without ``tenure`` its rules are not
+        checked (see ``unchecked``)."""
+        rfm = np.asarray(rfm, dtype=float).reshape(-1, 3)
+        parts = [
+            self._assign(
+                rfm[start : start + CHUNK],
+                None if tenure is None else np.asarray(tenure)[start : start + CHUNK],
+            )
+            for start in range(0, max(len(rfm), 1), CHUNK)
+        ]
+        return Assignment(
+            *(np.concatenate(column) for column in zip(*parts, strict=True))
+        )
+
+    def unchecked(self, segment_name: str, tenure_given: bool) -> list[str]:
+        """The rules of ``segment_name`` that could not be checked without tenure."""
+        if tenure_given:
+            return []
+        return unchecked_rules(base_segment(segment_name), {"tenure"}, self.thresholds)
+
+    def _assign(
+        self, rfm: np.ndarray, tenure: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        features = {
+            "recency": rfm[:, 0],
+            "frequency": rfm[:, 1],
+            "monetary": rfm[:, 2],
+            "tenure": tenure,
+        }
+        order = self.distances(rfm).argsort(axis=1, kind="stable")
+        nearest = order[:, 0]
+        groups = {
+            segment.name: customer_rule_groups(segment, features, self.thresholds)
+            for segment in self._candidates
+        }
+        fits = {name: g.all(axis=1) for name, g in groups.items()}
+        cluster_fits = np.column_stack(
+            [fits[base_segment(n).name] for n in self.cluster_names]
+        )
+        ordered_fits = np.take_along_axis(cluster_fits, order, axis=1)
+        names = np.asarray(self.cluster_names, dtype=object)[
+            np.take_along_axis(order, ordered_fits.argmax(axis=1)[:, None], 1)[:, 0]
+        ]
+        unplaced = ~ordered_fits.any(axis=1)
+        for segment in self._fallbacks:  # in order; RETURNING last, unconditionally
+            take = unplaced & (fits[segment.name] | (segment is RETURNING))
+            names[take] = segment.name
+            unplaced &= ~take
+        reasons = np.full(len(rfm), KEPT, dtype=object)
+        for label, name in enumerate(self.cluster_names):
+            segment = base_segment(name)
+            moved = (nearest == label) & ~ordered_fits[:, 0]
+            if moved.any():
+                failed = (~groups[segment.name][moved]).argmax(axis=1)
+                texts = np.array(
+                    [
+                        f"moved: {failed_reason(segment, g)}"
+                        for g in range(len(segment.customer_rules))
+                    ],
+                    dtype=object,
+                )
+                reasons[moved] = texts[failed]
+        return nearest, names, reasons
+
+    @property
+    def _fallbacks(self) -> tuple[Segment, ...]:
+        """Segments no cluster carries, in segment order, then the fifth name."""
+        carried = {base_segment(n).name for n in self.cluster_names}
+        return (*(s for s in SEGMENTS if s.name not in carried), RETURNING)
+
+    @property
+    def _candidates(self) -> tuple[Segment, ...]:
+        carried = {base_segment(n).name for n in self.cluster_names}
+        return (*(s for s in SEGMENTS if s.name in carried), *self._fallbacks)
