@@ -353,7 +353,9 @@ def read_release(folder: Path) -> Release:
             f"{MODEL_FILE} is not the model its profile describes: {error}"
         ) from None
     try:
-        customers = ipc.open_file(pa.memory_map(str(folder / CUSTOMERS_FILE))).read_all()
+        customers = ipc.open_file(
+            pa.memory_map(str(folder / CUSTOMERS_FILE))
+        ).read_all()
         history = _mapped_history(folder, manifest, profile, customers)
     except (pa.ArrowInvalid, ValueError) as error:
         raise InvalidRelease(f"unreadable table: {error}") from None

@@ -162,7 +162,6 @@ class ModelStore:
             return None
 
 
-
 class FollowReloads:
     """ASGI: before each request, switch release if another worker of this host was
     told to reload (one ``stat`` of the reload token)."""
