@@ -45,9 +45,8 @@ def uci_project(tmp_path_factory):
 def test_4338_customers_in_segments_ordered_as_their_names_say(uci_project):
     segments = read_segments(uci_project)
     assert segments[SOURCE_ID].nunique() == len(segments) == 4338
-    means = segments.groupby("segment_name")[
-        ["recency", "frequency", "monetary"]
-    ].mean()
+    four = segments[segments["segment_name"].isin(SEGMENT_NAMES)]
+    means = four.groupby("segment_name")[["recency", "frequency", "monetary"]].mean()
     champions, at_risk, new, lost = (
         means.loc[name]
         for name in ("Champions", "At-Risk", "New Customers", "Lost Customers")
@@ -65,8 +64,23 @@ def test_4338_customers_in_segments_ordered_as_their_names_say(uci_project):
 
 def test_reference_request_is_a_new_customer(uci_project):
     release = newest_release(uci_project)
-    (label,) = release.model.predict(np.array([[15, 2, 350.75]]))
-    assert release.profile.names[label] == "New Customers"
+    assert release.segmenter.assign(np.array([[15, 2, 350.75]])).names[0] == (
+        "New Customers"
+    )
+
+
+def test_every_customers_name_fits_them(uci_project):
+    segments = read_segments(uci_project).set_index(SOURCE_ID)
+    profile = newest_release(uci_project).profile
+    assert segments.loc["17850", "segment_name"] != "Champions"  # 373 days ago
+    new = segments[segments["segment_name"] == "New Customers"]
+    assert len(new) > 100
+    assert new["tenure"].max() <= profile.naming.population_tenure_median
+    champions = segments[segments["segment_name"] == "Champions"]
+    assert (champions["recency"] <= segments["recency"].median()).all()
+    at_risk = segments[segments["segment_name"] == "At-Risk"]
+    assert (at_risk["recency"] > 14).all()
+    assert profile.customer_fit.fifth_name <= 0.05 * len(segments)
 
 
 def test_online_retail_ii_names_give_the_same_result_through_parameters(
@@ -115,29 +129,41 @@ def test_every_name_holds_its_rules_new_customers_are_new_and_the_model_is_stabl
 ):
     profile = newest_release(uci_project).profile
     assert profile.n_customers == 4338
-    assert sorted(profile.names) == sorted(SEGMENT_NAMES)
+    assert sorted(profile.naming.cluster_names) == sorted(SEGMENT_NAMES)
     assert profile.naming.unfilled_segments == []
     assert all(check.holds for check in profile.naming.rules)
-    (new,) = [s for s in profile.segments if s.segment_name == "New Customers"]
-    assert new.tenure.median < profile.population_tenure_median / 2
+    (new,) = [c for c in profile.clusters if c.segment_name == "New Customers"]
+    assert new.tenure_median < profile.naming.population_tenure_median / 2
     assert profile.stability.seeds_ari >= 0.95  # across 5 seeds
     assert profile.stability.runs == 10
 
 
-def test_twelve_month_ends_the_last_months_migrations_and_the_sankey(uci_project):
+def test_the_history_ends_at_the_as_of_date_with_the_table_and_so_do_migrations(
+    uci_project,
+):
     history = pd.read_parquet(
         uci_project / "data/07_model_output/segment_history.parquet"
     )
     snapshots = sorted(history["snapshot"].unique())
-    assert snapshots == [f"2011-{month:02d}-01" for month in range(1, 13)]
+    assert snapshots == [f"2011-{month:02d}-01" for month in range(1, 12)] + [
+        "2011-12-10"
+    ]
     assert history.groupby("snapshot").size().is_monotonic_increasing
-    assert history.loc[
-        history["snapshot"] == "2011-12-01", "customer_id"
-    ].nunique() == (
-        4338 - 41  # customers whose first purchase is in December 2011
+    table = read_segments(uci_project).set_index(SOURCE_ID)
+    assert set(table["as_of"]) == {"2011-12-10"}
+    last = history[history["snapshot"] == "2011-12-10"].set_index("customer_id")
+    assert len(last) == len(table) == 4338
+    columns = ["recency", "frequency", "monetary", "tenure", "segment_name"]
+    pd.testing.assert_frame_equal(
+        last.loc[table.index, columns],
+        table[columns],
+        check_names=False,
+        check_dtype=False,
     )
     migrations = pd.read_csv(uci_project / "data/08_reporting/segment_migrations.csv")
-    last = migrations[migrations["to"] == "2011-12-01"]
-    assert set(last["from"]) == {"2011-11-01"}
-    assert last["customers"].sum() == history["snapshot"].eq("2011-12-01").sum()
+    final = migrations[migrations["to"] == migrations["to"].max()]
+    assert set(final["to"]) == {"2011-12-10"} and set(final["from"]) == {"2011-11-01"}
+    assert final["customers"].sum() == len(table)
+    highlights = pd.read_csv(uci_project / "data/08_reporting/migration_highlights.csv")
+    assert highlights["summary"].str.endswith("between 2011-11-01 and 2011-12-10").all()
     assert (uci_project / "data/08_reporting/migration_sankey.png").stat().st_size > 0

@@ -51,7 +51,9 @@ def explain(error: BaseException) -> str:
         line = f"{type(error).__name__}: {error}".strip()
         if not any(line in seen or str(error) in seen for seen in lines):
             lines.append(line)
-        error = error.__cause__ or error.__context__
+        error = error.__cause__ or (
+            None if error.__suppress_context__ else error.__context__
+        )
     return "\n".join([*lines, TRACEBACK_HINT])
 
 

@@ -356,10 +356,10 @@ def read_release(folder: Path) -> Release:
         customers = ipc.open_file(
             pa.memory_map(str(folder / CUSTOMERS_FILE))
         ).read_all()
-        history = _mapped_history(folder, manifest, profile, customers)
-    except (pa.ArrowInvalid, ValueError) as error:
+    except pa.ArrowInvalid as error:
         raise InvalidRelease(f"unreadable table: {error}") from None
     _check_customers(customers, manifest, profile)
+    history = _mapped_history(folder, manifest, profile, customers)
     return Release(
         model=model,
         profile=profile,
@@ -426,10 +426,13 @@ def _verified_bytes(folder: Path, manifest: Manifest, name: str) -> bytes:
 def _mapped_history(
     folder: Path, manifest: Manifest, profile: SegmentProfile, customers: pa.Table
 ) -> SegmentHistory:
-    arrays = {
-        name: np.load(folder / history_file(name), mmap_mode="r")
-        for name in HISTORY_ARRAYS
-    }
+    try:
+        arrays = {
+            name: np.load(folder / history_file(name), mmap_mode="r")
+            for name in HISTORY_ARRAYS
+        }
+    except ValueError as error:
+        raise InvalidRelease(f"unreadable history: {error}") from None
     shape = (len(manifest.snapshots), customers.num_rows)
     if any(array.shape != shape for array in arrays.values()):
         raise InvalidRelease(

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+logger = logging.getLogger(__name__)
 LOCK_FILE = ".kedro-run.lock"
 POLL_SECONDS = 0.2
 
@@ -37,11 +39,19 @@ class RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + wait_seconds
+        waiting = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if wait_seconds and not waiting:
+                    waiting = True
+                    logger.info(
+                        "Waiting up to %g s for the run lock held by %s",
+                        wait_seconds,
+                        _holder(fd) or "another process",
+                    )
                 if time.monotonic() >= deadline:
                     holder = _holder(fd)
                     os.close(fd)
