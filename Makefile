@@ -30,7 +30,14 @@ data: $(INSTALLED) ## write generated transactions to raw_transactions unless it
 download: $(INSTALLED) ## fetch the public UCI Online Retail workbook (needs internet)
 	$(BIN)/python -m rfm_segmentation.download
 
-run: data ## kedro run: all four pipelines
+# The pipelines find_pipelines registers: one package per folder of pipelines/.
+PIPELINES := $(patsubst src/rfm_segmentation/pipelines/%/__init__.py,%,\
+	$(sort $(wildcard src/rfm_segmentation/pipelines/*/__init__.py)))
+space := $() $()
+comma := ,
+PIPELINE_LIST := $(subst $(space),$(comma) ,$(PIPELINES))
+
+run: data ## kedro run: every pipeline ($(PIPELINES))
 	$(BIN)/kedro run
 
 # The API; host, port and workers from the environment.
@@ -100,4 +107,4 @@ clean: ## remove outputs and the venv (keeps data/01_raw)
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache site
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PIPELINES)/$(PIPELINE_LIST)/' | awk -F':.*## ' '{printf "%-10s %s\n", $$1, $$2}'

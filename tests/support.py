@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import polars as pl
 from kedro.config import OmegaConfigLoader
+from kedro.framework.project import configure_project, find_pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -58,6 +59,12 @@ def run_kedro(project: Path, **session_args: Any) -> None:
     bootstrap_project(project)
     with KedroSession.create(project_path=project, **session_args) as session:
         session.run(pipeline_names=pipeline_names)
+
+
+def registered_pipelines() -> set[str]:
+    """The pipeline names ``find_pipelines`` registers, as ``kedro run`` sees them."""
+    configure_project("rfm_segmentation")
+    return set(find_pipelines(raise_errors=True)) - {"__default__"}
 
 
 def catalog_of(project: Path, env: str | None = None):
