@@ -56,8 +56,11 @@ viz: $(INSTALLED) ## kedro-viz lineage on VIZ_HOST:VIZ_PORT (no browser)
 viz-build: $(INSTALLED) ## static kedro-viz site with dataset previews in build/
 	$(BIN)/kedro viz build --include-previews
 
-jupyter: $(INSTALLED) ## JupyterLab with the Kedro catalog (kedro jupyter lab)
-	$(BIN)/kedro jupyter lab --no-browser
+JUPYTER_PORT ?= 8888
+# Jupyter refuses to start as root (containers) unless told to.
+JUPYTER_AS_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
+jupyter: $(INSTALLED) ## JupyterLab with the Kedro catalog on JUPYTER_PORT (kedro jupyter lab)
+	$(BIN)/kedro jupyter lab --no-browser --port $(JUPYTER_PORT) $(JUPYTER_AS_ROOT)
 
 docs: $(INSTALLED) ## build the documentation site (mkdocs --strict) into site/
 	$(BIN)/mkdocs build --strict
@@ -65,8 +68,9 @@ docs: $(INSTALLED) ## build the documentation site (mkdocs --strict) into site/
 docs-figures: $(INSTALLED) ## redraw the docs' figures of the real UCI data (needs ../shared/data)
 	$(BIN)/python -m docs.real_data_figures
 
-docs-serve: $(INSTALLED) ## serve the documentation on 127.0.0.1:8001
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
+DOCS_PORT ?= 8001
+docs-serve: $(INSTALLED) ## serve the documentation on 127.0.0.1:DOCS_PORT
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 docker: ## build the container image with docker (where a docker engine exists)
 	docker build -t rfm-segmentation .
