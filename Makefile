@@ -106,9 +106,11 @@ lock: ## re-resolve constraints.txt from pyproject.toml in a throwaway venv
 	.cache/lock/bin/pip install --quiet -e ".[dev,spark]"
 	.cache/lock/bin/pip freeze --exclude-editable > constraints.txt
 
-clean: ## remove outputs and the venv (keeps data/01_raw)
+clean: ## remove outputs, builds, caches and the venv (keeps data/01_raw and .gitkeep files)
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .viz build dist site
 	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete
-	rm -rf $(VENV) .cache .pytest_cache .ruff_cache site
+	find . -path ./.git -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints \
+		-o -name '*.egg-info' \) -prune -exec rm -rf {} +
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PIPELINES)/$(PIPELINE_LIST)/' | awk -F':.*## ' '{printf "%-10s %s\n", $$1, $$2}'
