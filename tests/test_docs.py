@@ -80,3 +80,8 @@ def test_home_page_names_every_registered_pipeline(site):
     pipelines_item = page.split("<strong>Pipelines</strong>")[1].split("</li>")[0]
     for name in registered_pipelines():
         assert f"<code>{name}</code>" in pipelines_item
+
+
+def test_the_site_publishes_no_python_source(site):
+    assert not (site / "hooks.py").exists()
+    assert list(site.rglob("*.py")) == []
