@@ -8,7 +8,10 @@ without touching the repository's own data.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,19 @@ def run_kedro(project: Path, **session_args: Any) -> None:
     bootstrap_project(project)
     with KedroSession.create(project_path=project, **session_args) as session:
         session.run(pipeline_names=pipeline_names)
+
+
+def kedro_run(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """``kedro run`` as a user types it, in the project copy."""
+    return subprocess.run(
+        [sys.executable, "-m", "kedro", "run", *args],
+        cwd=project,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "RFM_TRACEBACK": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
 
 
 def registered_pipelines() -> set[str]:
