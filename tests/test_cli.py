@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from .support import kedro_run
+from rfm_segmentation.cli import explain
+
+from .support import kedro_run, run_kedro
 
 
 @pytest.mark.slow
@@ -14,3 +16,19 @@ def test_a_run_prints_no_omegaconf_deprecation(project_factory, small_transactio
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "register_new_resolver" not in result.stdout + result.stderr
+
+
+def test_a_bad_timestamp_format_explains_itself_once(
+    project_factory, small_transactions
+):
+    project = project_factory(small_transactions)
+    with pytest.raises(Exception) as failure:
+        run_kedro(
+            project,
+            pipeline_names=["data_processing"],
+            runtime_params={"timestamp_format": "%d.%m.%Y"},
+        )
+    message = explain(failure.value)
+    assert "not timestamps in format '%d.%m.%Y' (set `timestamp_format`" in message
+    assert message.count("conversion from `str` to `datetime") == 1
+    assert message.count("You might want to try") == 1

@@ -45,12 +45,13 @@ def split_params(ctx: click.Context, param: Any, value: Any) -> Any:
 
 
 def explain(error: BaseException) -> str:
-    """The error and what caused it, one line each, without repeats."""
+    """The error and what caused it, one line each, without repeats (a cause whose
+    text an outer message already quotes, as ours quote Polars', is left out)."""
     lines: list[str] = []
     while error is not None:
-        line = f"{type(error).__name__}: {error}".strip()
-        if not any(line in seen or str(error) in seen for seen in lines):
-            lines.append(line)
+        text = str(error).strip()  # Polars' messages end with a newline
+        if not any(text in seen for seen in lines):
+            lines.append(f"{type(error).__name__}: {text}")
         error = error.__cause__ or error.__context__
     return "\n".join([*lines, TRACEBACK_HINT])
 
