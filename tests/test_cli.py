@@ -32,3 +32,17 @@ def test_a_bad_timestamp_format_explains_itself_once(
     assert "not timestamps in format '%d.%m.%Y' (set `timestamp_format`" in message
     assert message.count("conversion from `str` to `datetime") == 1
     assert message.count("You might want to try") == 1
+
+
+def test_a_missing_uci_workbook_says_to_run_make_download(project_factory):
+    with pytest.raises(Exception) as failure:
+        run_kedro(project_factory(), env="uci_xlsx", pipeline_names=["data_processing"])
+    assert "run `make download` to fetch it" in explain(failure.value)
+
+
+def test_other_missing_files_do_not_mention_the_download(project_factory):
+    with pytest.raises(Exception) as failure:
+        run_kedro(project_factory(), pipeline_names=["data_processing"])
+    message = explain(failure.value)
+    assert "online_retail.csv" in message
+    assert "make download" not in message

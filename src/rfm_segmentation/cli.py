@@ -1,7 +1,8 @@
 """``kedro run`` for this project: Kedro's own command, with two changes.
 
 - A failing run ends with its cause in a few lines instead of a long traceback;
-  ``kedro run --traceback`` (or ``RFM_TRACEBACK=1``) shows the full one.
+  ``kedro run --traceback`` (or ``RFM_TRACEBACK=1``) shows the full one. A missing
+  UCI workbook (``--env uci_xlsx``) adds that ``make download`` fetches it.
 - ``--params`` values that YAML cannot read (``timestamp_format=%m/%d/%Y %H:%M``)
   are taken as plain text instead of failing.
 """
@@ -12,6 +13,7 @@ import copy
 import functools
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,8 +21,14 @@ from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.cli.utils import CONTEXT_SETTINGS, _split_params, split_string
 from omegaconf import OmegaConf
 
+from rfm_segmentation.download import DEFAULT_OUTPUT
+
 TRACEBACK_HINT = (
     "Run again with --traceback (or RFM_TRACEBACK=1) for the full traceback."
+)
+DOWNLOAD_HINT = (
+    f"{DEFAULT_OUTPUT} is the UCI workbook: run `make download` to fetch it "
+    "(needs internet)."
 )
 
 
@@ -52,8 +60,16 @@ def explain(error: BaseException) -> str:
         text = str(error).strip()  # Polars' messages end with a newline
         if not any(text in seen for seen in lines):
             lines.append(f"{type(error).__name__}: {text}")
+        if _is_missing_workbook(error):
+            lines.append(DOWNLOAD_HINT)
         error = error.__cause__ or error.__context__
     return "\n".join([*lines, TRACEBACK_HINT])
+
+
+def _is_missing_workbook(error: BaseException) -> bool:
+    """The UCI workbook of ``kedro run --env uci_xlsx`` was never downloaded."""
+    missing = isinstance(error, FileNotFoundError) and error.filename
+    return bool(missing) and Path(missing).match(str(DEFAULT_OUTPUT))
 
 
 def short_failures(callback: Callable[..., Any]) -> Callable[..., Any]:
