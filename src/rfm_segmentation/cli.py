@@ -4,7 +4,8 @@
   ``kedro run --traceback`` (or ``RFM_TRACEBACK=1``) shows the full one. A missing
   UCI workbook (``--env uci_xlsx``) adds that ``make download`` fetches it.
 - ``--params`` values that YAML cannot read (``timestamp_format=%m/%d/%Y %H:%M``)
-  are taken as plain text instead of failing.
+  are taken as plain text instead of failing, and ``--params`` given more than once
+  is merged (Kedro would keep only the last).
 """
 
 from __future__ import annotations
@@ -52,6 +53,15 @@ def split_params(ctx: click.Context, param: Any, value: Any) -> Any:
         return OmegaConf.to_container(merged)
 
 
+def merge_params(ctx: click.Context, param: Any, values: tuple[str, ...]) -> Any:
+    """Every ``--params`` given, each parsed by ``split_params``; a later one wins
+    per key."""
+    merged = OmegaConf.create()
+    for value in values:
+        merged = OmegaConf.merge(merged, split_params(ctx, param, value))
+    return OmegaConf.to_container(merged)
+
+
 def explain(error: BaseException) -> str:
     """The error and what caused it, one line each, without repeats (a cause whose
     text an outer message already quotes, as ours quote Polars', is left out)."""
@@ -88,9 +98,16 @@ def short_failures(callback: Callable[..., Any]) -> Callable[..., Any]:
 def _project_run() -> click.Command:
     command = copy.copy(kedro_run)
     command.params = [copy.copy(p) for p in kedro_run.params]
-    for option in command.params:
+    for index, option in enumerate(command.params):
         if option.name == "params":
-            option.callback = split_params
+            command.params[index] = click.Option(
+                ["--params"],
+                type=click.UNPROCESSED,
+                multiple=True,
+                callback=merge_params,
+                help=f"{option.help}\nRepeat --params to give more; a later value "
+                "wins per key.",
+            )
     command.params.append(
         click.Option(
             ["--traceback"],
