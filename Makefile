@@ -30,7 +30,14 @@ data: $(INSTALLED) ## write generated transactions to raw_transactions unless it
 download: $(INSTALLED) ## fetch the public UCI Online Retail workbook (needs internet)
 	$(BIN)/python -m rfm_segmentation.download
 
-run: data ## kedro run: all four pipelines
+# The pipelines find_pipelines registers: one package per folder of pipelines/.
+PIPELINES := $(patsubst src/rfm_segmentation/pipelines/%/__init__.py,%,\
+	$(sort $(wildcard src/rfm_segmentation/pipelines/*/__init__.py)))
+space := $() $()
+comma := ,
+PIPELINE_LIST := $(subst $(space),$(comma) ,$(PIPELINES))
+
+run: data ## kedro run: every pipeline ($(PIPELINES))
 	$(BIN)/kedro run
 
 # The API; host, port and workers from the environment.
@@ -49,8 +56,11 @@ viz: $(INSTALLED) ## kedro-viz lineage on VIZ_HOST:VIZ_PORT (no browser)
 viz-build: $(INSTALLED) ## static kedro-viz site with dataset previews in build/
 	$(BIN)/kedro viz build --include-previews
 
-jupyter: $(INSTALLED) ## JupyterLab with the Kedro catalog (kedro jupyter lab)
-	$(BIN)/kedro jupyter lab --no-browser
+JUPYTER_PORT ?= 8888
+# Jupyter refuses to start as root (containers) unless told to.
+JUPYTER_AS_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
+jupyter: $(INSTALLED) ## JupyterLab with the Kedro catalog on JUPYTER_PORT (kedro jupyter lab)
+	$(BIN)/kedro jupyter lab --no-browser --port $(JUPYTER_PORT) $(JUPYTER_AS_ROOT)
 
 docs: $(INSTALLED) ## build the documentation site (mkdocs --strict) into site/
 	$(BIN)/mkdocs build --strict
@@ -58,8 +68,9 @@ docs: $(INSTALLED) ## build the documentation site (mkdocs --strict) into site/
 docs-figures: $(INSTALLED) ## redraw the docs' figures of the real UCI data (needs ../shared/data)
 	$(BIN)/python -m docs.real_data_figures
 
-docs-serve: $(INSTALLED) ## serve the documentation on 127.0.0.1:8001
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
+DOCS_PORT ?= 8001
+docs-serve: $(INSTALLED) ## serve the documentation on 127.0.0.1:DOCS_PORT
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 docker: ## build the container image with docker (where a docker engine exists)
 	docker build -t rfm-segmentation .
@@ -95,9 +106,11 @@ lock: ## re-resolve constraints.txt from pyproject.toml in a throwaway venv
 	.cache/lock/bin/pip install --quiet -e ".[dev,spark]"
 	.cache/lock/bin/pip freeze --exclude-editable > constraints.txt
 
-clean: ## remove outputs and the venv (keeps data/01_raw)
+clean: ## remove outputs, builds, caches and the venv (keeps data/01_raw and .gitkeep files)
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .viz build dist site
 	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete
-	rm -rf $(VENV) .cache .pytest_cache .ruff_cache site
+	find . -path ./.git -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints \
+		-o -name '*.egg-info' \) -prune -exec rm -rf {} +
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PIPELINES)/$(PIPELINE_LIST)/' | awk -F':.*## ' '{printf "%-10s %s\n", $$1, $$2}'

@@ -1,10 +1,11 @@
 """MkDocs hook: pages carry markers that are replaced, at build time, by text
 generated from the code itself, so the docs cannot drift from it.
 
-    <!-- generated:segments -->   the four segments, from rfm_segmentation.segments
+    <!-- generated:segments -->   the segments, from rfm_segmentation.segments
     <!-- generated:rules -->      their centre rules, with conf/base's thresholds
     <!-- generated:customer_rules --> what each name means for one customer
     <!-- generated:uci_highlights --> the biggest migrations on the real data (make docs-figures)
+    <!-- generated:pipelines -->  the registered pipelines' names, in run order
     <!-- generated:lineage -->    a Mermaid diagram of the registered pipelines
     <!-- generated:catalog -->    the entries of conf/base/catalog.yml
     <!-- generated:api -->        every endpoint of the app's OpenAPI schema
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +24,6 @@ import yaml
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
 ROOT = Path(__file__).resolve().parents[1]
-PIPELINE_ORDER = [
-    "data_processing",
-    "feature_engineering",
-    "clustering",
-    "segment_history",
-    "reporting",
-    "release",
-]
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
@@ -72,14 +66,43 @@ def uci_highlights() -> str:
     return "\n".join(f"- {sentence}" for sentence in flows["summary"])
 
 
-def lineage() -> str:
+def registered_pipelines() -> dict[str, Any]:
+    """The project's pipelines by name, each after those whose outputs it reads
+    (ties by name), so that the docs follow find_pipelines as it grows."""
     from kedro.framework.project import configure_project, pipelines  # noqa: PLC0415
 
     configure_project("rfm_segmentation")
+    named = {name: pipe for name, pipe in pipelines.items() if name != "__default__"}
+    sorter = TopologicalSorter(
+        {
+            name: {
+                other
+                for other in named
+                if other != name and named[other].all_outputs() & pipe.inputs()
+            }
+            for name, pipe in named.items()
+        }
+    )
+    sorter.prepare()
+    ordered: dict[str, Any] = {}
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        ordered.update((name, named[name]) for name in ready)
+        sorter.done(*ready)
+    return ordered
+
+
+def pipeline_names() -> str:
+    return ", ".join(f"`{name}`" for name in registered_pipelines())
+
+
+def lineage() -> str:
+    from kedro.framework.project import pipelines  # noqa: PLC0415
+
     lines = ["```mermaid", "flowchart LR"]
-    for name in sorted(set(pipelines) - {"__default__"}, key=PIPELINE_ORDER.index):
+    for name, pipeline in registered_pipelines().items():
         lines.append(f"  subgraph {name}")
-        for node in pipelines[name].nodes:
+        for node in pipeline.nodes:
             lines.append(f"    {node.name}[[{node.name}]]")
         lines.append("  end")
     for node in pipelines["__default__"].nodes:
@@ -152,6 +175,7 @@ GENERATORS = {
     "rules": rules,
     "customer_rules": customer_rules,
     "uci_highlights": uci_highlights,
+    "pipelines": pipeline_names,
     "lineage": lineage,
     "catalog": catalog,
     "api": api,

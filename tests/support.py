@@ -8,7 +8,10 @@ without touching the repository's own data.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from kedro.config import OmegaConfigLoader
+from kedro.framework.project import configure_project, find_pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -59,6 +63,25 @@ def run_kedro(project: Path, **session_args: Any) -> None:
     bootstrap_project(project)
     with KedroSession.create(project_path=project, **session_args) as session:
         session.run(pipeline_names=pipeline_names)
+
+
+def kedro_run(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """``kedro run`` as a user types it, in the project copy."""
+    return subprocess.run(
+        [sys.executable, "-m", "kedro", "run", *args],
+        cwd=project,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "RFM_TRACEBACK": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def registered_pipelines() -> set[str]:
+    """The pipeline names ``find_pipelines`` registers, as ``kedro run`` sees them."""
+    configure_project("rfm_segmentation")
+    return set(find_pipelines(raise_errors=True)) - {"__default__"}
 
 
 def catalog_of(project: Path, env: str | None = None):

@@ -12,7 +12,7 @@ import pytest
 from rfm_segmentation.api.app import create_app
 from rfm_segmentation.segments import RULES, SEGMENTS
 
-from .support import REPO
+from .support import REPO, registered_pipelines
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +73,15 @@ def test_pipelines_page_draws_every_registered_node(site):
         "plot_snake_plot",
     ):
         assert f"{node}[[{node}]]" in page
+
+
+def test_home_page_names_every_registered_pipeline(site):
+    page = (site / "index.html").read_text()
+    pipelines_item = page.split("<strong>Pipelines</strong>")[1].split("</li>")[0]
+    for name in registered_pipelines():
+        assert f"<code>{name}</code>" in pipelines_item
+
+
+def test_the_site_publishes_no_python_source(site):
+    assert not (site / "hooks.py").exists()
+    assert list(site.rglob("*.py")) == []

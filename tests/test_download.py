@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import zipfile
 
 import pandas as pd
@@ -33,3 +36,24 @@ def test_an_archive_without_the_workbook_is_an_error(tmp_path):
         zipped.writestr("README.txt", "nothing here")
     with pytest.raises(ValueError, match=r"README\.txt"):
         download_online_retail(archive.as_uri(), tmp_path / "out.xlsx")
+
+
+def test_no_network_is_one_sentence_and_a_failed_exit(tmp_path):
+    with socket.socket() as closed:  # bound, never listening: connection refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/online+retail.zip"
+        result = subprocess.run(
+            [sys.executable, "-m", "rfm_segmentation.download", "--url", url],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    message = result.stderr.strip()
+    assert message.startswith(f"Could not download {url} (")
+    assert "run `make download` again" in message
+    assert len(message.splitlines()) == 1
+    assert not (tmp_path / "data").exists()

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from .support import read_segments, run_kedro, source_id
+from .support import kedro_run, read_segments, run_kedro, source_id
 
 SOURCE_ID = source_id()
 HEADER = f"InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,{SOURCE_ID}\n"
-
-
-def kedro_run(project: Path, *args: str) -> subprocess.CompletedProcess:
-    """``kedro run`` as a user types it, in the project copy."""
-    return subprocess.run(
-        [sys.executable, "-m", "kedro", "run", *args],
-        cwd=project,
-        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "RFM_TRACEBACK": ""},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
 
 
 def write(project: Path, name: str, text: str) -> Path:

@@ -1,9 +1,11 @@
 """``kedro run`` for this project: Kedro's own command, with two changes.
 
 - A failing run ends with its cause in a few lines instead of a long traceback;
-  ``kedro run --traceback`` (or ``RFM_TRACEBACK=1``) shows the full one.
+  ``kedro run --traceback`` (or ``RFM_TRACEBACK=1``) shows the full one. A missing
+  UCI workbook (``--env uci_xlsx``) adds that ``make download`` fetches it.
 - ``--params`` values that YAML cannot read (``timestamp_format=%m/%d/%Y %H:%M``)
-  are taken as plain text instead of failing.
+  are taken as plain text instead of failing, and ``--params`` given more than once
+  is merged (Kedro would keep only the last).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import copy
 import functools
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,8 +22,14 @@ from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.cli.utils import CONTEXT_SETTINGS, _split_params, split_string
 from omegaconf import OmegaConf
 
+from rfm_segmentation.download import DEFAULT_OUTPUT
+
 TRACEBACK_HINT = (
     "Run again with --traceback (or RFM_TRACEBACK=1) for the full traceback."
+)
+DOWNLOAD_HINT = (
+    f"{DEFAULT_OUTPUT} is the UCI workbook: run `make download` to fetch it "
+    "(needs internet)."
 )
 
 
@@ -44,17 +53,35 @@ def split_params(ctx: click.Context, param: Any, value: Any) -> Any:
         return OmegaConf.to_container(merged)
 
 
+def merge_params(ctx: click.Context, param: Any, values: tuple[str, ...]) -> Any:
+    """Every ``--params`` given, each parsed by ``split_params``; a later one wins
+    per key."""
+    merged = OmegaConf.create()
+    for value in values:
+        merged = OmegaConf.merge(merged, split_params(ctx, param, value))
+    return OmegaConf.to_container(merged)
+
+
 def explain(error: BaseException) -> str:
-    """The error and what caused it, one line each, without repeats."""
+    """The error and what caused it, one line each, without repeats (a cause whose
+    text an outer message already quotes, as ours quote Polars', is left out)."""
     lines: list[str] = []
     while error is not None:
-        line = f"{type(error).__name__}: {error}".strip()
-        if not any(line in seen or str(error) in seen for seen in lines):
-            lines.append(line)
+        text = str(error).strip()  # Polars' messages end with a newline
+        if not any(text in seen for seen in lines):
+            lines.append(f"{type(error).__name__}: {text}")
+        if _is_missing_workbook(error):
+            lines.append(DOWNLOAD_HINT)
         error = error.__cause__ or (
             None if error.__suppress_context__ else error.__context__
         )
     return "\n".join([*lines, TRACEBACK_HINT])
+
+
+def _is_missing_workbook(error: BaseException) -> bool:
+    """The UCI workbook of ``kedro run --env uci_xlsx`` was never downloaded."""
+    missing = isinstance(error, FileNotFoundError) and error.filename
+    return bool(missing) and Path(missing).match(str(DEFAULT_OUTPUT))
 
 
 def short_failures(callback: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,9 +100,16 @@ def short_failures(callback: Callable[..., Any]) -> Callable[..., Any]:
 def _project_run() -> click.Command:
     command = copy.copy(kedro_run)
     command.params = [copy.copy(p) for p in kedro_run.params]
-    for option in command.params:
+    for index, option in enumerate(command.params):
         if option.name == "params":
-            option.callback = split_params
+            command.params[index] = click.Option(
+                ["--params"],
+                type=click.UNPROCESSED,
+                multiple=True,
+                callback=merge_params,
+                help=f"{option.help}\nRepeat --params to give more; a later value "
+                "wins per key.",
+            )
     command.params.append(
         click.Option(
             ["--traceback"],

@@ -11,6 +11,7 @@ import argparse
 import logging
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -22,15 +23,27 @@ WORKBOOK_NAME = "Online Retail.xlsx"
 DEFAULT_OUTPUT = Path("data/01_raw/online_retail.xlsx")
 
 
+class DownloadError(RuntimeError):
+    """The archive could not be fetched: no network, or the server refused."""
+
+
 def download_online_retail(url: str, output: Path) -> Path:
     """Download the archive at ``url`` and extract its workbook to ``output``."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "online_retail.zip"
-        with (
-            urllib.request.urlopen(url, timeout=60) as response,
-            archive.open("wb") as out,
-        ):
-            shutil.copyfileobj(response, out)
+        try:
+            with (
+                urllib.request.urlopen(url, timeout=60) as response,
+                archive.open("wb") as out,
+            ):
+                shutil.copyfileobj(response, out)
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            reason = getattr(error, "reason", error)
+            raise DownloadError(
+                f"Could not download {url} ({reason}): check the internet connection "
+                f"and run `make download` again, or save {WORKBOOK_NAME!r} from that "
+                f"archive as {output} yourself."
+            ) from error
         with zipfile.ZipFile(archive) as zipped:
             if WORKBOOK_NAME not in zipped.namelist():
                 raise ValueError(
@@ -48,7 +61,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    logger.info("Saved %s", download_online_retail(args.url, args.output))
+    try:
+        saved = download_online_retail(args.url, args.output)
+    except DownloadError as error:
+        raise SystemExit(str(error)) from None
+    logger.info("Saved %s", saved)
 
 
 if __name__ == "__main__":
