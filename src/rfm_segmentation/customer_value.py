@@ -303,7 +303,16 @@ def _maximise(
         return -ll.sum() / n, -gradient / n
 
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
-    result = minimize(mean_nll, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    result = minimize(
+        mean_nll,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        # tight: where dropout is barely identified (the UCI data) the likelihood is
+        # flat and the defaults stop far from its maximum
+        options={"gtol": 1e-8, "ftol": 1e-13},
+    )
     step = 1e-4 * np.eye(len(start))
     hessian = n * np.stack(
         [(mean_nll(result.x + h)[1] - mean_nll(result.x - h)[1]) / 2e-4 for h in step]
