@@ -1,5 +1,6 @@
 """Helpers shared by tests and benchmarks: generated data, throwaway project copies
-run through a real KedroSession, and the project's base parameters.
+run through a real KedroSession, the project's base parameters, and customers drawn
+from the customer-value models.
 
 A project copy has the repository's real ``conf/`` and ``pyproject.toml`` and an
 empty ``data/`` tree, so pipelines run through a real KedroSession and catalog
@@ -14,7 +15,7 @@ import subprocess
 import sys
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -144,3 +145,47 @@ def four_groups(per_group: int = 50, seed: int = 0) -> pd.DataFrame:
     return table.assign(
         as_of="2011-12-10", first_purchase="2011-01-01", last_purchase="2011-12-01"
     )
+
+
+class SimulatedCustomers(NamedTuple):
+    """One row per customer: the models' summaries over the observation window, and
+    the truth the models estimate (active at ``T``, purchases in the horizon)."""
+
+    x: np.ndarray  # repeat purchases in (0, T]
+    t_x: np.ndarray  # time of the last one (0 without)
+    T: np.ndarray  # observation window since the first purchase
+    m_x: np.ndarray  # mean value of the repeat purchases (0 without)
+    alive: np.ndarray  # still active at T
+    future: np.ndarray  # purchases in (T, T + horizon]
+
+
+def simulate_customers(
+    bg_nbd: tuple[float, float, float, float],
+    gamma_gamma: tuple[float, float, float],
+    T: np.ndarray,
+    horizon: float = 0.0,
+    seed: int = 0,
+) -> SimulatedCustomers:
+    """Customers drawn from BG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, v), one
+    per observation window in ``T``, without a loop over purchases: a customer with
+    rate lambda ~ Gamma(r, rate alpha) and dropout p ~ Beta(a, b) drops out after
+    repeat purchase N ~ Geometric(p); of the K ~ Poisson(lambda T) purchases an
+    immortal one would make, x = min(K, N) happen, the last at the x-th of K uniform
+    times on (0, T), i.e. T Beta(x, K - x + 1). The mean of x purchases worth
+    Gamma(p, rate nu) each, nu ~ Gamma(q, rate v), is Gamma(p x, rate nu x)."""
+    r, alpha, a, b = bg_nbd
+    p, q, v = gamma_gamma
+    rng = np.random.default_rng(seed)
+    T = np.asarray(T, dtype=float)
+    rate, dropout = rng.gamma(r, 1 / alpha, T.size), rng.beta(a, b, T.size)
+    last = rng.geometric(np.maximum(dropout, 1e-300))
+    immortal = rng.poisson(rate * T)
+    x = np.minimum(immortal, last)
+    t_x = np.where(x > 0, T * rng.beta(np.maximum(x, 1), immortal - x + 1), 0.0)
+    alive = immortal < last
+    future = np.where(alive, np.minimum(last - x, rng.poisson(rate * horizon)), 0)
+    nu = rng.gamma(q, 1 / v, T.size)
+    m_x = np.where(
+        x > 0, rng.gamma(p * np.maximum(x, 1)) / (nu * np.maximum(x, 1)), 0.0
+    )
+    return SimulatedCustomers(x, t_x, T, m_x, alive, future)
