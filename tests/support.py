@@ -25,7 +25,6 @@ from kedro.framework.project import configure_project, find_pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from rfm_segmentation.catalog import load_catalog
 from rfm_segmentation.release import Release, ReleaseFolder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,12 +84,8 @@ def registered_pipelines() -> set[str]:
     return set(find_pipelines(raise_errors=True)) - {"__default__"}
 
 
-def catalog_of(project: Path, env: str | None = None):
-    return load_catalog(project, env)
-
-
 def newest_release(project: Path) -> Release:
-    release, _ = ReleaseFolder(project / RELEASES).newest_valid()
+    release, _ = ReleaseFolder(project / RELEASES).newest_valid(with_model=True)
     return release
 
 

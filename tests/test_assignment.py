@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from rfm_segmentation.assignment import KEPT, Segmenter
-from rfm_segmentation.model import FEATURES
+from rfm_segmentation.assignment import KEPT
+from rfm_segmentation.model import FEATURES, arithmetic_of
 from rfm_segmentation.segments import (
     RETURNING,
     base_segment,
@@ -104,4 +104,4 @@ def test_one_customer_gets_the_answer_of_the_batch(release):
             batch.labels[i],
             batch.reasons[i],
         )
-    assert isinstance(Segmenter.of(release.model, release.profile.naming), Segmenter)
+    assert arithmetic_of(release.model) == release.arithmetic

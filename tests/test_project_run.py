@@ -93,6 +93,7 @@ def test_a_run_publishes_one_verified_release_with_the_customer_table(trained_pr
     assert {p.name for p in (releases / version).iterdir()} == {
         "manifest.json",
         "model.pkl",
+        "segmenter.json",
         "profile.json",
         "customers.arrow",
         "migrations.parquet",

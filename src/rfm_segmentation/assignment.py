@@ -2,10 +2,11 @@
 own numbers checked against that segment's per-customer rules.
 
 ``Segmenter`` is the fitted Pipeline reduced to its arithmetic (the clip's bounds,
-log1p, the scaler's mean and scale, the centroids) plus the clusters' names and the
-thresholds learned at fit time. It names the training customers, the customer table,
-every history snapshot and the API's answers; ``tests/test_assignment.py`` checks its
-labels equal ``Pipeline.predict``.
+log1p, the scaler's mean and scale, the centroids; ``model.segmenter_of``) plus the
+clusters' names and the thresholds learned at fit time. It names the training
+customers, the customer table, every history snapshot and the API's answers;
+``tests/test_assignment.py`` checks its labels equal ``Pipeline.predict``. A release
+stores it as JSON, so the API serves without scikit-learn and never unpickles.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.pipeline import Pipeline
+from pydantic import BaseModel, ConfigDict
 
-from .model import FEATURES, n_clusters_of, upper_bounds_of
-from .profile import SegmentNaming, SegmentProfile
+from .profile import FEATURES, SegmentNaming
 from .segments import (
     RETURNING,
     SEGMENTS,
@@ -29,6 +29,21 @@ from .segments import (
 )
 
 KEPT = "cluster"
+
+
+class SegmenterArithmetic(BaseModel):
+    """What a fitted segmentation Pipeline computes, as numbers: clip at ``upper``,
+    log1p, subtract ``mean``, divide by ``scale``, nearest of ``centroids``. Floats
+    round-trip through JSON exactly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    upper: list[float]
+    mean: list[float]
+    scale: list[float]
+    centroids: list[list[float]]
+
+
 CHUNK = 500_000  # customers assigned at a time: bounds the (n, k) temporaries
 
 
@@ -51,25 +66,25 @@ class Segmenter:
     high: np.ndarray  # (3,) training maximum per feature
 
     @classmethod
-    def of(cls, model: Pipeline, naming: SegmentNaming) -> Segmenter:
-        if n_clusters_of(model) != len(naming.cluster_names):
+    def of(
+        cls,
+        arithmetic: SegmenterArithmetic,
+        naming: SegmentNaming,
+    ) -> Segmenter:
+        """The segmenter of a fitted model's ``arithmetic`` and its ``naming``."""
+        if len(arithmetic.centroids) != len(naming.cluster_names):
             raise ValueError("the naming does not name the model's clusters")
-        scaler = model.named_steps["scale"]
         ranges = naming.feature_ranges
         return cls(
-            upper=np.asarray(upper_bounds_of(model), dtype=float),
-            mean=scaler.mean_.copy(),
-            scale=scaler.scale_.copy(),
-            centroids=model.named_steps["kmeans"].cluster_centers_.copy(),
+            upper=np.array(arithmetic.upper),
+            mean=np.array(arithmetic.mean),
+            scale=np.array(arithmetic.scale),
+            centroids=np.array(arithmetic.centroids),
             cluster_names=tuple(naming.cluster_names),
             thresholds=naming.thresholds,
             low=np.array([getattr(ranges, f).min for f in FEATURES]),
             high=np.array([getattr(ranges, f).max for f in FEATURES]),
         )
-
-    @classmethod
-    def of_profile(cls, model: Pipeline, profile: SegmentProfile) -> Segmenter:
-        return cls.of(model, profile.naming)
 
     def distances(self, rfm: np.ndarray) -> np.ndarray:
         """(n, k) squared distances to each centre, in the model's space."""

@@ -16,7 +16,11 @@ from sklearn.metrics import silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-FEATURES = ["recency", "frequency", "monetary"]
+from .assignment import Segmenter, SegmenterArithmetic
+from .profile import FEATURES, SegmentNaming, SegmentProfile
+
+__all__ = ["FEATURES", "fit_segmentation_model", "segmenter_of"]
+
 STEPS = ("clip", "log1p", "scale", "kmeans")
 
 
@@ -116,6 +120,32 @@ def n_clusters_of(model: Pipeline) -> int:
     if not isinstance(model, Pipeline) or tuple(model.named_steps) != STEPS:
         raise ValueError(f"not a segmentation Pipeline with steps {STEPS}")
     return int(model.named_steps["kmeans"].cluster_centers_.shape[0])
+
+
+def check_model(model: Pipeline, profile: SegmentProfile) -> None:
+    """ValueError unless ``model`` is the fitted model ``profile`` describes."""
+    k = n_clusters_of(model)
+    if k != profile.n_clusters:
+        raise ValueError(
+            f"the profile names {profile.n_clusters} clusters but the model has {k}"
+        )
+
+
+def arithmetic_of(model: Pipeline) -> SegmenterArithmetic:
+    """The fitted model's arithmetic, which ``Segmenter`` applies."""
+    n_clusters_of(model)
+    scaler = model.named_steps["scale"]
+    return SegmenterArithmetic(
+        upper=upper_bounds_of(model).tolist(),
+        mean=scaler.mean_.tolist(),
+        scale=scaler.scale_.tolist(),
+        centroids=model.named_steps["kmeans"].cluster_centers_.tolist(),
+    )
+
+
+def segmenter_of(model: Pipeline, naming: SegmentNaming) -> Segmenter:
+    """The one assignment of a fitted model and its naming."""
+    return Segmenter.of(arithmetic_of(model), naming)
 
 
 def centroids_in_original_units(model: Pipeline) -> np.ndarray:

@@ -11,10 +11,10 @@ from datetime import date
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from sklearn.pipeline import Pipeline
 
-from .model import n_clusters_of
 from .segments import CustomerThresholds, base_segment
+
+FEATURES = ["recency", "frequency", "monetary"]  # what the model clusters on
 
 
 class _Frozen(BaseModel):
@@ -174,11 +174,3 @@ class SegmentProfile(_Frozen):
     def segment_names(self) -> tuple[str, ...]:
         """Every segment name of the profile, in order (codes in the release)."""
         return tuple(segment.segment_name for segment in self.segments)
-
-    def check_model(self, model: Pipeline) -> None:
-        """ValueError unless ``model`` is the fitted model this profile describes."""
-        k = n_clusters_of(model)
-        if k != self.n_clusters:
-            raise ValueError(
-                f"the profile names {self.n_clusters} clusters but the model has {k}"
-            )

@@ -3,7 +3,9 @@
 A release is the fitted model, its segment profile, the customer table, the segment
 history and the migration tables of one run: ``<root>/<version>/`` with
 
-- ``model.pkl``, ``profile.json``;
+- ``model.pkl`` (the fitted scikit-learn Pipeline), ``segmenter.json`` (its
+  arithmetic, which the API applies: it never imports scikit-learn nor unpickles),
+  ``profile.json``;
 - ``customers.arrow``: the customer table, sorted by customer id (Arrow IPC, read
   memory-mapped: a worker maps it, it never loads it whole);
 - ``history_<feature>.npy``: codes and features at each snapshot, (snapshots x
@@ -16,7 +18,7 @@ It is written under a hidden name (``.<version>.partial-<pid>``), renamed to
 ``.<version>.staged`` once complete, and renamed into place only when the whole run
 has succeeded (``ReleaseFolder.commit_staged``, called by the project's hooks), so a
 reader never sees half a release and a failed run publishes nothing. Reading checks
-every file against the manifest before unpickling or mapping anything.
+every file against the manifest before parsing, mapping or unpickling anything.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,17 +42,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import ipc
 from pydantic import BaseModel, Field, ValidationError
-from sklearn.pipeline import Pipeline
 
-from .assignment import Segmenter
+from .assignment import Segmenter, SegmenterArithmetic
 from .history import ABSENT, FEATURE_TYPES, SegmentHistory
 from .profile import SegmentProfile
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 
 FORMAT = 2
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.pkl"
+SEGMENTER_FILE = "segmenter.json"
 PROFILE_FILE = "profile.json"
 CUSTOMERS_FILE = "customers.arrow"
 MIGRATIONS_FILE = "migrations.parquet"
@@ -129,7 +134,8 @@ class Release:
     way the customer table is sorted by customer id and the history's columns are
     its rows."""
 
-    model: Pipeline
+    model: Pipeline | None  # None when opened without it (the API)
+    arithmetic: SegmenterArithmetic
     profile: SegmentProfile
     customers: pa.Table
     history: SegmentHistory
@@ -143,6 +149,7 @@ class Release:
     def build(
         cls,
         model: Pipeline,
+        arithmetic: SegmenterArithmetic,
         profile: SegmentProfile,
         *,
         customers: pd.DataFrame,
@@ -152,7 +159,8 @@ class Release:
     ) -> Release:
         """The aggregate of one run; ``history`` must list the table's customers in
         the table's order (the segment_history pipeline builds it so)."""
-        profile.check_model(model)
+        if len(arithmetic.centroids) != profile.n_clusters:
+            raise ValueError("the model's arithmetic is not the profile's k clusters")
         if not np.array_equal(
             history.customer_ids, customers["customer_id"].to_numpy()
         ):
@@ -162,12 +170,18 @@ class Release:
             customers = customers.iloc[order]
             history = _history_reordered(history, order)
         return cls(
-            model, profile, _arrow_table(customers), history, migrations, dict(rows)
+            model,
+            arithmetic,
+            profile,
+            _arrow_table(customers),
+            history,
+            migrations,
+            dict(rows),
         )
 
     @cached_property
     def segmenter(self) -> Segmenter:
-        return Segmenter.of(self.model, self.profile.naming)
+        return Segmenter.of(self.arithmetic, self.profile.naming)
 
     @cached_property
     def _ids(self) -> pa.ChunkedArray:
@@ -289,6 +303,7 @@ def write_release(
 def _write_files(folder: Path, release: Release) -> dict[str, FileEntry]:
     writers: dict[str, Callable[[IO[bytes]], Any]] = {
         MODEL_FILE: lambda f: pickle.dump(release.model, f, protocol=5),
+        SEGMENTER_FILE: lambda f: f.write(_json(release.arithmetic)),
         PROFILE_FILE: lambda f: f.write(_json(release.profile)),
         CUSTOMERS_FILE: lambda f: _write_arrow(f, release.customers),
         MIGRATIONS_FILE: lambda f: release.migrations.to_parquet(f, index=False),
@@ -330,11 +345,13 @@ def _sha256_of(path: Path) -> str:
 # --- reading ---------------------------------------------------------------------
 
 
-def read_release(folder: Path) -> Release:
-    """Open and verify one release folder; InvalidRelease says what is wrong."""
+def read_release(folder: Path, with_model: bool = False) -> Release:
+    """Open and verify one release folder; InvalidRelease says what is wrong. The
+    pickled model is hashed always but unpickled only ``with_model`` (the API never
+    needs it: the segmenter's arithmetic is stored as JSON)."""
     manifest = read_manifest(folder)
     for name in manifest.files:
-        if name not in (MODEL_FILE, PROFILE_FILE):
+        if name not in (MODEL_FILE, PROFILE_FILE, SEGMENTER_FILE):
             _verified(folder, manifest, name)
     try:
         profile = SegmentProfile.model_validate_json(
@@ -344,14 +361,17 @@ def read_release(folder: Path) -> Release:
         raise InvalidRelease(
             f"{PROFILE_FILE} is not a valid segment profile: {_first_error(error)}"
         ) from None
-    payload = _verified_bytes(folder, manifest, MODEL_FILE)
     try:
-        model = pickle.loads(payload)
-        profile.check_model(model)
-    except Exception as error:  # unpickling fails in many ways
+        arithmetic = SegmenterArithmetic.model_validate_json(
+            _verified_bytes(folder, manifest, SEGMENTER_FILE)
+        )
+        Segmenter.of(arithmetic, profile.naming)
+    except (ValidationError, ValueError) as error:
         raise InvalidRelease(
-            f"{MODEL_FILE} is not the model its profile describes: {error}"
+            f"{SEGMENTER_FILE} is not the model its profile describes: {error}"
         ) from None
+    payload = _verified_bytes(folder, manifest, MODEL_FILE)
+    model = _unpickled_model(payload, arithmetic, profile) if with_model else None
     try:
         customers = ipc.open_file(
             pa.memory_map(str(folder / CUSTOMERS_FILE))
@@ -362,6 +382,7 @@ def read_release(folder: Path) -> Release:
     history = _mapped_history(folder, manifest, profile, customers)
     return Release(
         model=model,
+        arithmetic=arithmetic,
         profile=profile,
         customers=customers,
         history=history,
@@ -371,6 +392,24 @@ def read_release(folder: Path) -> Release:
         version=manifest.version,
         created_at=manifest.created_at,
     )
+
+
+def _unpickled_model(
+    payload: bytes, arithmetic: SegmenterArithmetic, profile: SegmentProfile
+) -> Pipeline:
+    """The verified pickle, checked to be the model the segmenter applies."""
+    from .model import arithmetic_of, check_model  # noqa: PLC0415 - scikit-learn on demand
+
+    try:
+        model = pickle.loads(payload)
+        check_model(model, profile)
+        if arithmetic_of(model) != arithmetic:
+            raise ValueError(f"it is not the model {SEGMENTER_FILE} describes")
+    except Exception as error:  # unpickling fails in many ways
+        raise InvalidRelease(
+            f"{MODEL_FILE} is not the model its profile describes: {error}"
+        ) from None
+    return model
 
 
 def read_manifest(folder: Path) -> Manifest:
@@ -388,9 +427,13 @@ def read_manifest(folder: Path) -> Manifest:
         raise InvalidRelease(f"invalid manifest: {_first_error(error)}") from None
     if manifest.version != folder.name:
         raise InvalidRelease(f"its manifest names version {manifest.version}")
-    expected = {MODEL_FILE, PROFILE_FILE, CUSTOMERS_FILE, MIGRATIONS_FILE} | {
-        history_file(name) for name in HISTORY_ARRAYS
-    }
+    expected = {
+        MODEL_FILE,
+        SEGMENTER_FILE,
+        PROFILE_FILE,
+        CUSTOMERS_FILE,
+        MIGRATIONS_FILE,
+    } | {history_file(name) for name in HISTORY_ARRAYS}
     if missing := sorted(expected - set(manifest.files)):
         raise InvalidRelease(f"its manifest lists no {', '.join(missing)}")
     return manifest
@@ -494,21 +537,19 @@ class ReleaseFolder:
         names = (p.name for p in self.root.iterdir() if p.is_dir())
         return sorted((n for n in names if not n.startswith(".")), reverse=True)
 
-    def load(self, version: str) -> Release:
+    def load(self, version: str, with_model: bool = False) -> Release:
         if version not in self.versions():
             raise InvalidRelease("no such release")
-        return read_release(self.root / version)
+        return read_release(self.root / version, with_model)
 
     def newest_valid(
-        self, skip: Iterable[str] = ()
+        self, with_model: bool = False
     ) -> tuple[Release, list[SkippedRelease]]:
         """The newest release that verifies, and the newer ones skipped, with why."""
         skipped = []
         for version in self.versions():
-            if version in skip:
-                continue
             try:
-                return read_release(self.root / version), skipped
+                return read_release(self.root / version, with_model), skipped
             except InvalidRelease as error:
                 skipped.append(SkippedRelease(version, str(error)))
         raise NoValidRelease(skipped)

@@ -60,7 +60,9 @@ class ModelStore:
     def releases(self) -> ReleaseFolder:
         """The catalog's ``model_release`` entry (read without the project's hooks)."""
         try:
-            catalog = load_catalog(self.settings.project_path, self.settings.kedro_env)
+            catalog = load_catalog(
+                self.settings.project_path, self.settings.kedro_env, ["model_release"]
+            )
             return catalog.load("model_release")
         except Exception as error:  # configuration problems of any kind
             logger.exception("Reading the catalog failed")

@@ -7,9 +7,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from rfm_segmentation.assignment import Segmenter
 from rfm_segmentation.history import ABSENT, ENTERED, SegmentHistory
-from rfm_segmentation.model import FEATURES
+from rfm_segmentation.model import FEATURES, segmenter_of
 from rfm_segmentation.pipelines.segment_history.figures import migration_sankey
 from rfm_segmentation.pipelines.segment_history.nodes import (
     biggest_flows,
@@ -99,7 +98,7 @@ def test_the_last_snapshot_is_the_as_of_date_and_is_the_customer_table(outputs):
 
 def test_every_snapshot_is_named_by_the_one_assignment(outputs):
     history = outputs["segment_history"]
-    segmenter = Segmenter.of(
+    segmenter = segmenter_of(
         outputs["segmentation_model"], outputs["segment_profile"].naming
     )
     for s in range(len(history.snapshots) - 1):

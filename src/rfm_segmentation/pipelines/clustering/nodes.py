@@ -10,13 +10,14 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import Pipeline
 
-from rfm_segmentation.assignment import KEPT, Segmenter
+from rfm_segmentation.assignment import KEPT
 from rfm_segmentation.model import (
     FEATURES,
     centroids_in_original_units,
     fit_segmentation_model,
     sample_rows,
     sampled_silhouette,
+    segmenter_of,
     upper_bounds_of,
 )
 from rfm_segmentation.profile import SegmentNaming, SegmentProfile
@@ -92,11 +93,13 @@ def measure_stability(
     """Agreement of the segmentation with refits under other seeds and on bootstrap
     resamples of the customers: the adjusted Rand index, and per cluster the best
     Jaccard overlap with a cluster of the refit (1: unchanged). Measured on a seeded
-    sample of ``clustering.fit_sample_size`` customers when there are more."""
+    sample of ``clustering.evaluation_sample_size`` customers when there are more."""
     values = model_input[FEATURES].to_numpy(dtype=float)
     values = values[
         sample_rows(
-            len(values), clustering["fit_sample_size"], clustering["random_state"]
+            len(values),
+            clustering["evaluation_sample_size"],
+            clustering["random_state"],
         )
     ]
     reference = segmentation_model.predict(values)
@@ -191,7 +194,7 @@ def assign_segments(
     and why (``Segmenter.assign``), and whether a feature lies beyond the model's
     outlier bounds. Warns when many customers leave their cluster's name."""
     values = rfm_features[FEATURES].to_numpy(dtype=float)
-    assigned = Segmenter.of(segmentation_model, segment_naming).assign(
+    assigned = segmenter_of(segmentation_model, segment_naming).assign(
         values, rfm_features["tenure"].to_numpy(dtype=float)
     )
     moved = float(np.mean(assigned.reasons != KEPT))

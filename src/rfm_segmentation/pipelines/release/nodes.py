@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from rfm_segmentation.history import SegmentHistory
+from rfm_segmentation.model import arithmetic_of, check_model
 from rfm_segmentation.profile import SegmentProfile
 from rfm_segmentation.release import Release
 
@@ -21,8 +22,10 @@ def publish_release(
     cleaning_report: dict[str, Any],
 ) -> Release:
     """Everything the API serves, from this run's memory, as one release."""
+    check_model(segmentation_model, segment_profile)
     return Release.build(
         segmentation_model,
+        arithmetic_of(segmentation_model),
         segment_profile,
         customers=customer_segments,
         history=segment_history,

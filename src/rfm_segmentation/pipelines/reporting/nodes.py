@@ -20,12 +20,14 @@ def evaluate_k_range(
     model_input: pd.DataFrame, k_selection: dict[str, Any], clustering: dict[str, Any]
 ) -> pd.DataFrame:
     """Inertia and silhouette of the segmentation model for each k in the range, on
-    a seeded sample of ``clustering.fit_sample_size`` customers when there are more
-    (silhouette on a smaller sample: it is quadratic)."""
+    a seeded sample of ``clustering.evaluation_sample_size`` customers when there are
+    more (silhouette on a smaller sample: it is quadratic)."""
     features = model_input[FEATURES].to_numpy(dtype=float)
     features = features[
         sample_rows(
-            len(features), clustering["fit_sample_size"], clustering["random_state"]
+            len(features),
+            clustering["evaluation_sample_size"],
+            clustering["random_state"],
         )
     ]
     k_max = min(k_selection["k_max"], len(np.unique(features, axis=0)) - 1)

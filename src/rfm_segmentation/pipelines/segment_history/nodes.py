@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from rfm_segmentation.assignment import Segmenter
 from rfm_segmentation.frames import as_lazy, to_pandas
 from rfm_segmentation.history import (
     ABSENT,
@@ -29,7 +28,7 @@ from rfm_segmentation.history import (
     MIGRATION_COLUMNS,
     SegmentHistory,
 )
-from rfm_segmentation.model import FEATURES
+from rfm_segmentation.model import FEATURES, segmenter_of
 from rfm_segmentation.profile import SegmentProfile
 
 logger = logging.getLogger(__name__)
@@ -148,7 +147,7 @@ def segment_snapshots(
         "tenure": (days - first_day[None, :]).astype(np.int32),
     }
     codes = np.full(shape, ABSENT, dtype=np.int8)
-    segmenter = Segmenter.of(segmentation_model, segment_profile.naming)
+    segmenter = segmenter_of(segmentation_model, segment_profile.naming)
     code_of = {name: code for code, name in enumerate(segment_profile.segment_names)}
     for s in range(len(earlier)):
         present = frequency[s] > 0
