@@ -8,7 +8,7 @@ import shutil
 import polars as pl
 import pytest
 
-from benchmarks import api_load, pipeline
+from benchmarks import api_load, customer_scale, pipeline
 from benchmarks.pipeline import main
 
 from .support import base_parameters
@@ -65,6 +65,32 @@ def test_large_inputs_are_shards_with_their_own_customers_and_invoices(
         .agg(pl.col("shard").n_unique())
     )
     assert shards_per_customer["shard"].max() == 1
+
+
+def test_customer_scale_benchmark_runs_kedro_beside_the_reference_and_reports(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(customer_scale, "CACHE", tmp_path / "cache")
+    output = tmp_path / "benchmarks-customers.md"
+    customer_scale.main(["--customers", "2000", "--output", str(output)])
+    report = output.read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| 2,000 |"))
+    run_seconds, ratio = row.split(" | ")[2], row.split(" | ")[-1]
+    assert float(run_seconds) > 0  # the run completed: a time, not a failure
+    assert ratio.endswith("x |")
+    assert "2,000 customers (" in report  # its slowest nodes
+    assert "| outside the nodes (session, catalog, hooks) |" in report
+    assert "Machine:" in report
+
+
+def test_a_measurement_over_the_memory_limit_is_stopped_and_reported(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(customer_scale, "CACHE", tmp_path)
+    path = customer_scale.input_file(500)
+    measurement = customer_scale.measure("reference", path, memory_limit_gib=0.02)
+    assert measurement.seconds is None
+    assert measurement.failure == "stopped above 0.02 GiB RSS"
 
 
 def test_api_benchmark_loads_the_api_and_the_baseline_and_reports(
