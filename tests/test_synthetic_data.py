@@ -189,20 +189,18 @@ def test_customer_scale_is_deterministic_and_seeded():
         ),
     ],
 )
-def test_customer_scale_arguments_are_validated(arguments, message):
+def test_customer_scale_arguments_are_validated_before_any_shard(arguments, message):
     with pytest.raises(ValueError, match=message):
-        list(
-            generate_customers(
-                **{
-                    "n_customers": 100,
-                    "seed": 1,
-                    "start": "2011-01-01",
-                    "end": "2011-06-30",
-                    "orders_per_customer": 2,
-                    "lines_per_order": 1.6,
-                    **arguments,
-                }
-            )
+        generate_customers(
+            **{
+                "n_customers": 100,
+                "seed": 1,
+                "start": "2011-01-01",
+                "end": "2011-06-30",
+                "orders_per_customer": 2,
+                "lines_per_order": 1.6,
+                **arguments,
+            }
         )
 
 

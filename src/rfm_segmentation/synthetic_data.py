@@ -212,30 +212,36 @@ def generate_customers(
         raise ValueError(f"n_customers must be at least 1, got {n_customers}")
     start_day, n_days = _period(start, end)
     groups = scaled_groups(groups, orders_per_customer, lines_per_order)
-    customer_lines = _lines_per_customer(groups) / (1 - quirks.guest_share)
+    sales_lines = _lines_per_customer(groups) / (1 - quirks.guest_share)  # guests too
     products = _product_catalogue(
-        np.random.default_rng(seed), _n_products(round(n_customers * customer_lines))
+        np.random.default_rng(seed), _n_products(round(n_customers * sales_lines))
     )
-    first_invoice_no = FIRST_INVOICE_NO
-    for shard, done in enumerate(range(0, n_customers, shard_customers)):
-        rng = np.random.default_rng([seed, shard])
-        size = min(shard_customers, n_customers - done)
-        lines = _shop_lines(
-            rng,
-            size,
-            round(size * customer_lines),
-            n_days=n_days,
-            products=products,
-            groups=groups,
-            quirks=quirks,
-            first_customer_id=FIRST_CUSTOMER_ID + _ID_SPAN * done,
-            sample_seed=int(rng.integers(2**31)),
-        )
-        n_invoices = lines.select(pl.struct(_INVOICE_KEYS).n_unique()).item()
-        transactions = _to_uci_format(lines, start_day, first_invoice_no, invoice_ids)
-        del lines  # not held while the caller has the shard
-        yield transactions
-        first_invoice_no += n_invoices
+
+    def shards() -> Iterator[pl.DataFrame]:
+        first_invoice_no = FIRST_INVOICE_NO
+        for shard, done in enumerate(range(0, n_customers, shard_customers)):
+            rng = np.random.default_rng([seed, shard])
+            size = min(shard_customers, n_customers - done)
+            lines = _shop_lines(
+                rng,
+                size,
+                round(size * sales_lines),
+                n_days=n_days,
+                products=products,
+                groups=groups,
+                quirks=quirks,
+                first_customer_id=FIRST_CUSTOMER_ID + _ID_SPAN * done,
+                sample_seed=int(rng.integers(2**31)),
+            )
+            n_invoices = lines.select(pl.struct(_INVOICE_KEYS).n_unique()).item()
+            transactions = _to_uci_format(
+                lines, start_day, first_invoice_no, invoice_ids
+            )
+            del lines  # not held while the caller has the shard
+            yield transactions
+            first_invoice_no += n_invoices
+
+    return shards()  # arguments checked now, shards made as they are asked for
 
 
 def scaled_groups(
