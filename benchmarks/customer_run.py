@@ -7,8 +7,8 @@
 throwaway project copy under WORKDIR reading CSV, with ``NodeProfile`` recording the
 wall time and peak RSS of every node. ``reference``: the essential work done
 straight (read, aggregate, one K-Means fit, predict, write). Writes seconds (after
-imports), peak RSS (VmHWM, read from /proc) and, for the run, the nodes to
-RESULT_JSON.
+imports) and peak RSS (VmHWM, read from /proc) to RESULT_JSON; the run's nodes to
+WORKDIR/nodes.jsonl as they go.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from tests.support import base_parameters, make_project
 
 N_CLUSTERS = 4
+NODE_LOG = "nodes.jsonl"  # in WORKDIR: the nodes of the run, as they end
 
 
 def peak_rss_kb() -> int:
@@ -48,11 +49,14 @@ def reset_peak_rss() -> None:
 
 class NodeProfile:
     """Wall time and peak RSS of each node, from the load of its first input to the
-    start of the next node (its outputs saved), the peak reset at every start."""
+    start of the next node (its outputs saved), the peak reset at every start.
+    Appended to ``log`` as JSON lines as the run goes: a line when a node starts,
+    one with its figures when it ends, so that a run stopped midway still tells
+    where it was."""
 
-    def __init__(self) -> None:
-        self.nodes: list[dict[str, Any]] = []
+    def __init__(self, log: Path) -> None:
         self.peak_kb = 0  # the whole run's, across the resets
+        self._log = log
         self._current: str | None = None
         self._started = 0.0
 
@@ -60,6 +64,7 @@ class NodeProfile:
         if node.name != self._current:
             self.close()
             self._current, self._started = node.name, time.perf_counter()
+            self._write({"node": node.name})
             reset_peak_rss()
 
     def close(self) -> None:
@@ -68,10 +73,14 @@ class NodeProfile:
         self.peak_kb = max(self.peak_kb, peak)
         if self._current is not None:
             seconds = time.perf_counter() - self._started
-            self.nodes.append(
+            self._write(
                 {"node": self._current, "seconds": seconds, "peak_rss_kb": peak}
             )
             self._current = None
+
+    def _write(self, record: dict[str, Any]) -> None:
+        with self._log.open("a") as log:
+            log.write(json.dumps(record) + "\n")
 
     @hook_impl
     def before_dataset_loaded(self, dataset_name: str, node: Node) -> None:
@@ -85,7 +94,7 @@ class NodeProfile:
 def kedro_run(path: Path, workdir: Path) -> dict[str, Any]:
     project = make_project(workdir / "project")
     bootstrap_project(project)
-    profile = NodeProfile()
+    profile = NodeProfile(workdir / NODE_LOG)
     settings.set("HOOKS", (*settings.HOOKS, profile))
     started = time.perf_counter()
     with KedroSession.create(
@@ -93,11 +102,17 @@ def kedro_run(path: Path, workdir: Path) -> dict[str, Any]:
     ) as session:
         session.run()
     profile.close()
-    return {
-        "seconds": time.perf_counter() - started,
-        "peak_rss_kb": profile.peak_kb,
-        "nodes": profile.nodes,
-    }
+    return {"seconds": time.perf_counter() - started, "peak_rss_kb": profile.peak_kb}
+
+
+def read_node_log(path: Path) -> tuple[list[dict[str, Any]], str | None]:
+    """The nodes a run has finished, and the one it was in, if any."""
+    if not path.exists():
+        return [], None
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    finished = [r for r in records if "seconds" in r]
+    running = records[-1]["node"] if records and "seconds" not in records[-1] else None
+    return finished, running
 
 
 def reference(path: Path, workdir: Path) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from benchmarks.customer_run import NODE_LOG, read_node_log
 from benchmarks.machine import describe
 from rfm_segmentation.synthetic_data import generate_customers, spilled
 
@@ -109,10 +110,14 @@ def measure(kind: str, path: Path, memory_limit_gib: float) -> Measurement:
                     "DO_NOT_TRACK": "1",
                 },
             )
-            over_limit, others_cores = _watch(child, memory_limit_gib)
+            over_limit, others_cores, seconds = _watch(child, memory_limit_gib)
+        nodes, running = read_node_log(Path(workdir) / NODE_LOG)
         if over_limit:
+            where = f" in `{running}`" if running else ""
             return Measurement(
-                failure=f"stopped above {memory_limit_gib:g} GiB RSS",
+                failure=f"stopped above {memory_limit_gib:g} GiB RSS{where} "
+                f"after {seconds:.0f} s",
+                nodes=nodes,
                 others_cores=others_cores,
             )
         if child.returncode != 0:
@@ -122,15 +127,17 @@ def measure(kind: str, path: Path, memory_limit_gib: float) -> Measurement:
     return Measurement(
         data["seconds"],
         data["peak_rss_kb"] / KIB_PER_GIB,
-        nodes=data.get("nodes", []),
+        nodes=nodes,
         others_cores=others_cores,
     )
 
 
-def _watch(child: subprocess.Popen, memory_limit_gib: float) -> tuple[bool, float]:
-    """Wait for ``child``: whether it was stopped for passing the memory limit, and
-    how many cores other processes kept busy meanwhile, on average (the machine is
-    shared: the times mean little when this is high)."""
+def _watch(
+    child: subprocess.Popen, memory_limit_gib: float
+) -> tuple[bool, float, float]:
+    """Wait for ``child``: whether it was stopped for passing the memory limit, how
+    many cores other processes kept busy meanwhile, on average (the machine is
+    shared: the times mean little when this is high), and the seconds it ran."""
     started, busy_before, child_cpu = time.perf_counter(), _busy_seconds(), 0.0
     over_limit = False
     while child.poll() is None:
@@ -142,7 +149,8 @@ def _watch(child: subprocess.Popen, memory_limit_gib: float) -> tuple[bool, floa
         time.sleep(0.2)
     others = _busy_seconds() - busy_before - child_cpu
     child.wait()
-    return over_limit, max(0.0, others / (time.perf_counter() - started))
+    seconds = time.perf_counter() - started
+    return over_limit, max(0.0, others / seconds), seconds
 
 
 def _busy_seconds() -> float:
@@ -265,10 +273,15 @@ def _goals(sizes: list[Size]) -> list[str]:
 
 
 def _slowest_nodes(size: Size) -> list[str]:
-    total = size.run.seconds or 0.0
     nodes = sorted(size.run.nodes, key=lambda n: n["seconds"], reverse=True)
+    if size.run.seconds is None:
+        total = sum(n["seconds"] for n in nodes)
+        title = f"{size.run.failure}; the {len(nodes)} nodes before it ({total:.1f} s)"
+    else:
+        total = size.run.seconds
+        title = f"{total:.1f} s, {len(nodes)} nodes"
     rows = [
-        f"{size.customers:,} customers ({total:.1f} s, {len(nodes)} nodes):",
+        f"{size.customers:,} customers ({title}):",
         "",
         "| node | s | share | peak RSS GiB |",
         "| --- | --- | --- | --- |",
@@ -285,11 +298,12 @@ def _slowest_nodes(size: Size) -> list[str]:
             f"| the other {len(rest)} | {seconds:.1f} | {seconds / total:.0%} | "
             f"{max(n['peak_rss_kb'] for n in rest) / KIB_PER_GIB:.2f} |"
         )
-    outside = total - sum(n["seconds"] for n in nodes)
-    rows.append(
-        f"| outside the nodes (session, catalog, hooks) | {outside:.1f} | "
-        f"{outside / total:.0%} | - |"
-    )
+    if size.run.seconds is not None:
+        outside = total - sum(n["seconds"] for n in nodes)
+        rows.append(
+            f"| outside the nodes (session, catalog, hooks) | {outside:.1f} | "
+            f"{outside / total:.0%} | - |"
+        )
     return rows
 
 

@@ -7,8 +7,9 @@ import shutil
 
 import polars as pl
 import pytest
+from kedro.pipeline import node
 
-from benchmarks import api_load, customer_scale, pipeline
+from benchmarks import api_load, customer_run, customer_scale, pipeline
 from benchmarks.pipeline import main
 
 from .support import base_parameters
@@ -91,7 +92,23 @@ def test_a_measurement_over_the_memory_limit_is_stopped_and_reported(
     path = customer_scale.input_file(500)
     measurement = customer_scale.measure("reference", path, memory_limit_gib=0.02)
     assert measurement.seconds is None
-    assert measurement.failure == "stopped above 0.02 GiB RSS"
+    assert measurement.failure.startswith("stopped above 0.02 GiB RSS after ")
+
+
+def test_a_stopped_run_still_tells_which_nodes_it_finished_and_where_it_was(
+    tmp_path,
+):
+    log = tmp_path / customer_run.NODE_LOG
+    profile = customer_run.NodeProfile(log)
+    first, second = (node(lambda: 1, None, name, name=name) for name in ("a", "b"))
+    profile.before_node_run(first)
+    profile.before_dataset_loaded("a", second)  # b starts loading: a has ended
+    finished, running = customer_run.read_node_log(log)
+    assert [n["node"] for n in finished] == ["a"]
+    assert finished[0]["seconds"] >= 0 and finished[0]["peak_rss_kb"] > 0
+    assert running == "b"
+    profile.close()
+    assert customer_run.read_node_log(log)[1] is None
 
 
 def test_api_benchmark_loads_the_api_and_the_baseline_and_reports(
