@@ -13,7 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: all install data download run serve viz viz-build jupyter docs docs-serve docs-figures docker bench bench-api spark-cluster spark-connect test test-fast lint format clean lock
+.PHONY: all install data download run serve viz viz-build jupyter docs docs-serve docs-figures docker bench bench-customers bench-api spark-cluster spark-connect test test-fast lint format clean lock
 
 all: run ## set up, write the default data if absent, run every pipeline
 
@@ -78,6 +78,10 @@ docker: ## build the container image with docker (where a docker engine exists)
 bench: $(INSTALLED) ## feature step on every engine at 1M and 10M rows, default path at 30M and 100M -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks.pipeline
 
+CUSTOMERS ?= 100000 1000000 10000000
+bench-customers: $(INSTALLED) ## kedro run end to end by customers (CUSTOMERS) beside a straight reference -> docs/benchmarks-customers.md
+	$(BIN)/python -m benchmarks.customer_scale --customers $(CUSTOMERS)
+
 bench-api: $(INSTALLED) ## load-test the API beside a seed-style service, with wrk if installed (needs make all) -> docs/api-benchmark.md
 	$(BIN)/python -m benchmarks.api_load
 
@@ -113,4 +117,8 @@ clean: ## remove outputs, builds, caches and the venv (keeps data/01_raw and .gi
 		-o -name '*.egg-info' \) -prune -exec rm -rf {} +
 
 help: ## list the targets
+<<<<<<< HEAD
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PIPELINES)/$(PIPELINE_LIST)/' | awk -F':.*## ' '{printf "%-10s %s\n", $$1, $$2}'
+=======
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-16s %s\n", $$1, $$2}'
+>>>>>>> scale

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from benchmarks.customer_scale import REPORT as CUSTOMER_SCALE_REPORT
 from benchmarks.machine import describe
 from rfm_segmentation.synthetic_data import generate_transactions
 from tests.support import REAL_DATA, base_parameters, make_project
@@ -300,6 +301,9 @@ def report(
             "dozen bytes each. The output is the same rows `unique()` gives",
             "(`tests/pipelines/data_processing/test_distinct_rows.py`, colliding hashes",
             "included). Pandas and Spark keep their own distinct.",
+            "",
+            # the whole run by customers: make bench-customers writes it
+            f'--8<-- "{CUSTOMER_SCALE_REPORT.relative_to(ROOT)}"',
             "",
         ]
     )

@@ -7,8 +7,9 @@ import shutil
 
 import polars as pl
 import pytest
+from kedro.pipeline import node
 
-from benchmarks import api_load, pipeline
+from benchmarks import api_load, customer_run, customer_scale, pipeline
 from benchmarks.pipeline import main
 
 from .support import base_parameters
@@ -65,6 +66,49 @@ def test_large_inputs_are_shards_with_their_own_customers_and_invoices(
         .agg(pl.col("shard").n_unique())
     )
     assert shards_per_customer["shard"].max() == 1
+
+
+def test_customer_scale_benchmark_runs_kedro_beside_the_reference_and_reports(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(customer_scale, "CACHE", tmp_path / "cache")
+    output = tmp_path / "benchmarks-customers.md"
+    customer_scale.main(["--customers", "2000", "--output", str(output)])
+    report = output.read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| 2,000 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert float(cells[2]) > 0  # the run completed: a time, not a failure
+    assert cells[6].endswith("x")  # run / reference
+    assert all(float(cores) >= 0 for cores in cells[7].split(";"))  # other work
+    assert "2,000 customers (" in report  # its slowest nodes
+    assert "| outside the nodes (session, catalog, hooks) |" in report
+    assert "Machine:" in report
+
+
+def test_a_measurement_over_the_memory_limit_is_stopped_and_reported(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(customer_scale, "CACHE", tmp_path)
+    path = customer_scale.input_file(500)
+    measurement = customer_scale.measure("reference", path, memory_limit_gib=0.02)
+    assert measurement.seconds is None
+    assert measurement.failure.startswith("stopped above 0.02 GiB RSS after ")
+
+
+def test_a_stopped_run_still_tells_which_nodes_it_finished_and_where_it_was(
+    tmp_path,
+):
+    log = tmp_path / customer_run.NODE_LOG
+    profile = customer_run.NodeProfile(log)
+    first, second = (node(lambda: 1, None, name, name=name) for name in ("a", "b"))
+    profile.before_node_run(first)
+    profile.before_dataset_loaded("a", second)  # b starts loading: a has ended
+    finished, running = customer_run.read_node_log(log)
+    assert [n["node"] for n in finished] == ["a"]
+    assert finished[0]["seconds"] >= 0 and finished[0]["peak_rss_kb"] > 0
+    assert running == "b"
+    profile.close()
+    assert customer_run.read_node_log(log)[1] is None
 
 
 def test_api_benchmark_loads_the_api_and_the_baseline_and_reports(

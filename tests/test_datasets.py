@@ -59,3 +59,17 @@ def test_a_lazy_query_is_streamed_to_parquet_and_a_failed_one_changes_nothing(
         dataset.save(unparseable)  # fails while the sink is writing
     assert dataset.load().collect()["a"].to_list() == [1, 2]
     assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_a_lazy_query_is_streamed_to_csv_as_an_eager_frame_is_written(
+    tmp_path, monkeypatch
+):
+    frame = pl.DataFrame({"id": [1, None, 3], "price": [0.5, 2.0, 10.25]})
+    lazy, eager = tmp_path / "raw" / "lazy.csv", tmp_path / "eager.csv"  # no folder
+    EncodedCSVDataset(filepath=str(eager)).save(frame)
+    with monkeypatch.context() as patch:  # streamed, never collected whole
+        patch.setattr(pl.LazyFrame, "collect", lambda *_, **__: pytest.fail("held"))
+        EncodedCSVDataset(filepath=str(lazy)).save(frame.lazy())
+    assert (
+        lazy.read_bytes() == eager.read_bytes() == b"id,price\n1,0.5\n,2.0\n3,10.25\n"
+    )

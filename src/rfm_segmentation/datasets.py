@@ -1,6 +1,6 @@
-"""Project datasets for the catalog: model releases, the segment history, CSV and
-Parquet files replaced atomically (Parquet written by a streaming sink), CSV in any
-encoding."""
+"""Project datasets for the catalog: model releases, the segment history, the
+profile, CSV and Parquet files replaced atomically (lazy queries written by a
+streaming sink), CSV in any encoding."""
 
 from __future__ import annotations
 
@@ -147,14 +147,11 @@ class AtomicCSVDataset(CSVDataset):
         self._invalidate_cache()
 
 
-class StreamingParquetDataset(LazyPolarsDataset):
-    """A Parquet file as a Polars LazyFrame, written by Polars' streaming engine
-    (``sink_parquet``): a lazy query is evaluated batch by batch into the local
-    file, never held whole, and replaces it in one step. Eager frames and other
-    protocols save as ``polars.LazyPolarsDataset`` does."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(file_format="parquet", **kwargs)
+class _StreamingPolarsDataset(LazyPolarsDataset):
+    """A file as a Polars LazyFrame, a lazy query written by Polars' streaming
+    engine (``sink_<format>``): evaluated batch by batch into the local file, never
+    held whole, and replacing it in one step. Eager frames and other protocols save
+    as ``polars.LazyPolarsDataset`` does."""
 
     def save(self, data: pl.DataFrame | pl.LazyFrame) -> None:
         if self._protocol != "file" or not isinstance(data, pl.LazyFrame):
@@ -162,14 +159,22 @@ class StreamingParquetDataset(LazyPolarsDataset):
             return
         target = get_filepath_str(self._get_save_path(), self._protocol)
         with _replaced_atomically(target) as partial:
-            data.sink_parquet(partial, **self._save_args)
+            getattr(data, f"sink_{self._file_format}")(partial, **self._save_args)
         self._invalidate_cache()
 
 
-class EncodedCSVDataset(LazyPolarsDataset):
+class StreamingParquetDataset(_StreamingPolarsDataset):
+    """A Parquet file as a Polars LazyFrame, a lazy query streamed into it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(file_format="parquet", **kwargs)
+
+
+class EncodedCSVDataset(_StreamingPolarsDataset):
     """A CSV file as a Polars LazyFrame, in any text encoding. UTF-8 (the default) is
     scanned lazily; another encoding (``kedro run --params encoding=latin-1``, any
-    Python codec) is decoded while reading, which Polars' lazy scan cannot do."""
+    Python codec) is decoded while reading, which Polars' lazy scan cannot do. Saved
+    as UTF-8, a lazy query streamed into it (the generator's millions of customers)."""
 
     def __init__(self, *, encoding: str = "utf-8", **kwargs: Any) -> None:
         super().__init__(file_format="csv", **kwargs)

@@ -6,16 +6,24 @@ four segments emerge, and the data carries the real file's quirks: guest rows
 without a customer id, cancellation invoices, exact duplicates, non-product stock
 codes, zero prices and several countries. Same seed, same rows.
 
+Sized by lines (``generate_transactions``: ~120 lines a customer, as in the real
+file) or by customers (``generate_customers``: millions of customers with a few
+orders each, generated shard by shard); both run the same line generation. Without
+invoice ids the ``InvoiceNo`` column is left out.
+
 Run ``python -m rfm_segmentation.synthetic_data`` to write the ``raw_transactions``
-catalog entry when it does not exist yet (``--force`` to overwrite).
+catalog entry when it does not exist yet (``--force`` to overwrite; ``--customers
+1000000 --orders-per-customer 2`` for a shop of a million customers).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -27,6 +35,10 @@ from kedro.framework.startup import bootstrap_project
 logger = logging.getLogger(__name__)
 
 FIRST_INVOICE_NO = 536_365
+FIRST_CUSTOMER_ID = 12_346
+SHARD_CUSTOMERS = 1_000_000  # generate_customers: ~4.5M lines, ~2 GiB at a time
+_ID_SPAN = 8  # customer ids are drawn from 8 times as many numbers as customers
+_INVOICE_KEYS = ["invoice", "cancelled"]
 _SECONDS_PER_DAY = 86_400
 _NON_PRODUCTS = {  # stock code: (description, unit price; 0 = random)
     "POST": ("POSTAGE", 18.0),
@@ -109,61 +121,252 @@ SHAPES: dict[str, dict[str, BehaviourGroup]] = {
 }
 
 
+@dataclass(frozen=True)
+class Quirks:
+    """The real file's quirks, as shares of the sales lines: guest lines without a
+    customer id, returns on ``C`` invoices, exact duplicates, postage and other
+    non-product lines, and zero prices."""
+
+    guest_share: float = 0.25
+    cancellation_share: float = 0.02
+    duplicate_share: float = 0.01
+    non_product_share: float = 0.004
+    zero_price_share: float = 0.004
+
+    def __post_init__(self) -> None:
+        for name, share in vars(self).items():
+            if not 0 <= share < 1:
+                raise ValueError(f"{name} must be at least 0 and below 1, got {share}")
+
+
 def generate_transactions(
     n_rows: int,
     seed: int,
     start: str | date,
     end: str | date,
     *,
-    guest_share: float = 0.25,
-    cancellation_share: float = 0.02,
-    duplicate_share: float = 0.01,
-    non_product_share: float = 0.004,
-    zero_price_share: float = 0.004,
+    quirks: Quirks = Quirks(),
     groups: Mapping[str, BehaviourGroup] = GROUPS,
+    invoice_ids: bool = True,
 ) -> pl.DataFrame:
     """Exactly ``n_rows`` transaction lines between ``start`` and ``end``, from
-    customers of the behaviour ``groups`` (``GROUPS``, or one of ``SHAPES``).
+    customers of the behaviour ``groups`` (``GROUPS``, or one of ``SHAPES``), as
+    many as those rows hold (~120 lines each with ``GROUPS``).
 
     Columns and formats are those of the UCI Online Retail CSV: ``InvoiceNo``
-    (``C`` prefix for cancellations), ``StockCode``, ``Description``, ``Quantity``,
-    ``InvoiceDate`` (``YYYY-MM-DD HH:MM:SS``), ``UnitPrice``, ``CustomerID``
-    (empty for guests) and ``Country``.
+    (``C`` prefix for cancellations; left out without ``invoice_ids``),
+    ``StockCode``, ``Description``, ``Quantity``, ``InvoiceDate`` (``YYYY-MM-DD
+    HH:MM:SS``), ``UnitPrice``, ``CustomerID`` (empty for guests) and ``Country``.
     """
     if n_rows < 100:
         raise ValueError(f"n_rows must be at least 100, got {n_rows}")
     rng = np.random.default_rng(seed)
-    start_day, end_day = date.fromisoformat(str(start)), date.fromisoformat(str(end))
-    n_days = (end_day - start_day).days
-    if n_days < 30:
-        raise ValueError(f"start..end must span at least 30 days, got {n_days}")
-
-    products = _product_catalogue(rng, n_products=max(50, min(4000, n_rows // 130)))
+    start_day, n_days = _period(start, end)
+    products = _product_catalogue(rng, _n_products(n_rows))
     margin = 1.08  # generate a little more, then sample exactly n_rows
-    quirk_share = cancellation_share + duplicate_share + non_product_share
-    sales_rows = int(n_rows * margin / (1 + quirk_share))
-    customers = _customers(rng, int(sales_rows * (1 - guest_share)), n_days, groups)
-    invoices = _invoices(rng, customers, n_days)
-    invoices = (
-        pl.concat([invoices, _guest_invoices(rng, sales_rows * guest_share, n_days)])
-        .sort("seconds", maintain_order=True)
-        .with_row_index("invoice")
-    )
-    lines = _lines(rng, invoices, products, zero_price_share)
-    lines = pl.concat(
-        [
-            lines,
-            _non_product_lines(rng, invoices, int(sales_rows * non_product_share)),
-            _cancellations(rng, lines, int(sales_rows * cancellation_share), n_days),
-        ]
-    )
-    lines = pl.concat(
-        [lines, lines.sample(int(sales_rows * duplicate_share), seed=seed)]
+    sales_rows = int(n_rows * margin / (1 + _extra_line_share(quirks)))
+    customer_rows = int(sales_rows * (1 - quirks.guest_share))
+    n_customers = max(20, round(customer_rows / _lines_per_customer(groups)))
+    lines = _shop_lines(
+        rng,
+        n_customers,
+        sales_rows,
+        n_days=n_days,
+        products=products,
+        groups=groups,
+        quirks=quirks,
+        first_customer_id=FIRST_CUSTOMER_ID,
+        sample_seed=seed,
     )
     keep = np.sort(
         rng.choice(lines.height, size=min(n_rows, lines.height), replace=False)
     )
-    return _to_uci_format(lines[keep], start_day)
+    return _to_uci_format(lines[keep], start_day, FIRST_INVOICE_NO, invoice_ids)
+
+
+def generate_customers(
+    n_customers: int,
+    seed: int,
+    start: str | date,
+    end: str | date,
+    *,
+    orders_per_customer: float,
+    lines_per_order: float,
+    quirks: Quirks = Quirks(),
+    groups: Mapping[str, BehaviourGroup] = GROUPS,
+    invoice_ids: bool = True,
+    shard_customers: int = SHARD_CUSTOMERS,
+) -> Iterator[pl.DataFrame]:
+    """The transactions of exactly ``n_customers`` customers, who make
+    ``orders_per_customer`` orders of ``lines_per_order`` lines on average (both at
+    least 1), plus guests and the other ``quirks``; columns and formats as
+    ``generate_transactions``.
+
+    The ``groups`` keep their shares, activity windows and baskets, their orders
+    and lines scaled to those means (``scaled_groups``). Yielded in shards of
+    ``shard_customers`` customers, each with its own customer ids and invoice
+    numbers, so that a shop of millions is written without being held whole
+    (``spilled``); same arguments, same rows.
+    """
+    if n_customers < 1:
+        raise ValueError(f"n_customers must be at least 1, got {n_customers}")
+    start_day, n_days = _period(start, end)
+    groups = scaled_groups(groups, orders_per_customer, lines_per_order)
+    sales_lines = _lines_per_customer(groups) / (1 - quirks.guest_share)  # guests too
+    products = _product_catalogue(
+        np.random.default_rng(seed), _n_products(round(n_customers * sales_lines))
+    )
+
+    def shards() -> Iterator[pl.DataFrame]:
+        first_invoice_no = FIRST_INVOICE_NO
+        for shard, done in enumerate(range(0, n_customers, shard_customers)):
+            rng = np.random.default_rng([seed, shard])
+            size = min(shard_customers, n_customers - done)
+            lines = _shop_lines(
+                rng,
+                size,
+                round(size * sales_lines),
+                n_days=n_days,
+                products=products,
+                groups=groups,
+                quirks=quirks,
+                first_customer_id=FIRST_CUSTOMER_ID + _ID_SPAN * done,
+                sample_seed=int(rng.integers(2**31)),
+            )
+            n_invoices = lines.select(pl.struct(_INVOICE_KEYS).n_unique()).item()
+            transactions = _to_uci_format(
+                lines, start_day, first_invoice_no, invoice_ids
+            )
+            del lines  # not held while the caller has the shard
+            yield transactions
+            first_invoice_no += n_invoices
+
+    return shards()  # arguments checked now, shards made as they are asked for
+
+
+def scaled_groups(
+    groups: Mapping[str, BehaviourGroup],
+    orders_per_customer: float,
+    lines_per_order: float,
+) -> dict[str, BehaviourGroup]:
+    """``groups`` whose customers make ``orders_per_customer`` orders of
+    ``lines_per_order`` lines on average: every group's orders beyond the first, and
+    lines beyond the first, scaled by one factor each, so that loyal customers still
+    buy most often and in the biggest baskets."""
+    spec = list(groups.values())
+    share = np.array([g.share for g in spec]) / sum(g.share for g in spec)
+    extra_orders = np.array([g.extra_invoices for g in spec])
+    extra_lines = np.array([g.lines_per_invoice - 1 for g in spec])
+    order_scale = _scale(
+        "orders_per_customer", orders_per_customer, share @ extra_orders
+    )
+    orders = share * (1 + extra_orders * order_scale)
+    line_scale = _scale(
+        "lines_per_order", lines_per_order, orders @ extra_lines / orders.sum()
+    )
+    return {
+        name: replace(
+            g,
+            extra_invoices=g.extra_invoices * order_scale,
+            lines_per_invoice=1 + (g.lines_per_invoice - 1) * line_scale,
+        )
+        for name, g in groups.items()
+    }
+
+
+def _scale(name: str, wanted: float, beyond_one: float) -> float:
+    """The factor turning a mean of ``1 + beyond_one`` into ``wanted``."""
+    if wanted < 1:
+        raise ValueError(f"{name} must be at least 1, got {wanted}")
+    if beyond_one == 0 and wanted > 1:
+        raise ValueError(f"{name} must be 1 for groups that never buy more than one")
+    return (wanted - 1) / beyond_one if beyond_one else 0.0
+
+
+@contextmanager
+def spilled(shards: Iterable[pl.DataFrame]) -> Iterator[pl.LazyFrame]:
+    """The ``shards`` as one LazyFrame, each written to a Parquet file in a scratch
+    folder (removed afterwards) as it comes: a sink streams them on without holding
+    more than one in memory."""
+    with tempfile.TemporaryDirectory(prefix="rfm-synthetic-") as folder:
+        files = []
+        for number, shard in enumerate(shards):
+            files.append(Path(folder) / f"{number:05}.parquet")
+            shard.write_parquet(files[-1])
+        yield pl.scan_parquet(files)
+
+
+def _period(start: str | date, end: str | date) -> tuple[date, int]:
+    """The first day and the number of days from ``start`` to ``end``."""
+    start_day, end_day = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    n_days = (end_day - start_day).days
+    if n_days < 30:
+        raise ValueError(f"start..end must span at least 30 days, got {n_days}")
+    return start_day, n_days
+
+
+def _n_products(rows: int) -> int:
+    return max(50, min(4000, rows // 130))
+
+
+def _extra_line_share(quirks: Quirks) -> float:
+    """Lines added to the sales lines, as a share of them."""
+    return quirks.cancellation_share + quirks.duplicate_share + quirks.non_product_share
+
+
+def _lines_per_customer(groups: Mapping[str, BehaviourGroup]) -> float:
+    """Expected sales lines of one customer of ``groups``."""
+    shares = np.array([g.share for g in groups.values()])
+    return (
+        sum(
+            g.share * (1 + g.extra_invoices) * g.lines_per_invoice
+            for g in groups.values()
+        )
+        / shares.sum()
+    )
+
+
+def _shop_lines(
+    rng: np.random.Generator,
+    n_customers: int,
+    sales_rows: int,
+    *,
+    n_days: int,
+    products: pl.DataFrame,
+    groups: Mapping[str, BehaviourGroup],
+    quirks: Quirks,
+    first_customer_id: int,
+    sample_seed: int,
+) -> pl.DataFrame:
+    """The lines of ``n_customers`` customers and of guests (``sales_rows`` lines
+    in all, a ``guest_share`` of them guests'), with the ``quirks`` added."""
+    customers = _customers(rng, n_customers, n_days, groups, first_customer_id)
+    invoices = _invoices(rng, customers, n_days)
+    invoices = (
+        pl.concat(
+            [invoices, _guest_invoices(rng, sales_rows * quirks.guest_share, n_days)]
+        )
+        .sort("seconds", maintain_order=True)
+        .with_row_index("invoice")
+    )
+    lines = _lines(rng, invoices, products, quirks.zero_price_share)
+    lines = pl.concat(
+        [
+            lines,
+            _non_product_lines(
+                rng, invoices, int(sales_rows * quirks.non_product_share)
+            ),
+            _cancellations(
+                rng, lines, int(sales_rows * quirks.cancellation_share), n_days
+            ),
+        ]
+    )
+    return pl.concat(
+        [
+            lines,
+            lines.sample(int(sales_rows * quirks.duplicate_share), seed=sample_seed),
+        ]
+    )
 
 
 def _product_catalogue(rng: np.random.Generator, n_products: int) -> pl.DataFrame:
@@ -184,39 +387,38 @@ def _product_catalogue(rng: np.random.Generator, n_products: int) -> pl.DataFram
 
 def _customers(
     rng: np.random.Generator,
-    customer_rows: int,
+    n: int,
     n_days: int,
     groups: Mapping[str, BehaviourGroup],
+    first_id: int,
 ) -> pl.DataFrame:
-    names = list(groups)
-    shares = np.array([groups[g].share for g in names])
-    expected_lines = (
-        sum(
-            groups[g].share
-            * (1 + groups[g].extra_invoices)
-            * groups[g].lines_per_invoice
-            for g in names
-        )
-        / shares.sum()
+    """``n`` customers of the ``groups``, with ids between ``first_id`` and
+    ``first_id + _ID_SPAN * n``."""
+    spec = list(groups.values())
+    shares = np.array([g.share for g in spec])
+    group = rng.choice(len(spec), size=n, p=shares / shares.sum())
+    first_window, last_window = (
+        np.array([g.first for g in spec])[group],
+        np.array([g.last for g in spec])[group],
     )
-    n = max(20, round(customer_rows / expected_lines))
-    group = rng.choice(len(names), size=n, p=shares / shares.sum())
-    spec = [groups[names[g]] for g in group]
-    first = np.array([rng.uniform(*s.first) for s in spec])
-    last = np.array([rng.uniform(*s.last) for s in spec])
+    first = rng.uniform(first_window[:, 0], first_window[:, 1])
+    last = rng.uniform(last_window[:, 0], last_window[:, 1])
     last = np.maximum(first, last)  # one-off buyers: last purchase = first purchase
     countries = list(_COUNTRIES)
     weights = np.array(list(_COUNTRIES.values()))
     return pl.DataFrame(
         {
             "customer_id": rng.choice(
-                np.arange(12_346, 12_346 + 8 * n), n, replace=False
+                np.arange(first_id, first_id + _ID_SPAN * n), n, replace=False
             ),
             "first_day": first * n_days,
             "last_day": last * n_days,
-            "n_invoices": 1 + rng.poisson([s.extra_invoices for s in spec]),
-            "lines_per_invoice": np.array([s.lines_per_invoice for s in spec], float),
-            "quantity_scale": np.array([s.quantity_scale for s in spec], float),
+            "n_invoices": 1
+            + rng.poisson(np.array([g.extra_invoices for g in spec])[group]),
+            "lines_per_invoice": np.array([g.lines_per_invoice for g in spec], float)[
+                group
+            ],
+            "quantity_scale": np.array([g.quantity_scale for g in spec], float)[group],
             "country": rng.choice(countries, size=n, p=weights / weights.sum()),
         }
     )
@@ -327,17 +529,19 @@ def _cancellations(
     )
 
 
-def _to_uci_format(lines: pl.DataFrame, start_day: date) -> pl.DataFrame:
-    """Number invoices in time order and write the UCI column names and formats."""
-    invoice_keys = ["invoice", "cancelled"]
+def _to_uci_format(
+    lines: pl.DataFrame, start_day: date, first_invoice_no: int, invoice_ids: bool
+) -> pl.DataFrame:
+    """Number invoices in time order from ``first_invoice_no`` and write the UCI
+    column names and formats (``InvoiceNo`` only with ``invoice_ids``)."""
     numbers = (
-        lines.group_by(invoice_keys)
+        lines.group_by(_INVOICE_KEYS)
         .agg(pl.col("seconds").min())
-        .sort("seconds", *invoice_keys)
-        .with_row_index("number", offset=FIRST_INVOICE_NO)
+        .sort("seconds", *_INVOICE_KEYS)
+        .with_row_index("number", offset=first_invoice_no)
         .drop("seconds")
     )
-    lines = lines.join(numbers, on=invoice_keys).sort("number", maintain_order=True)
+    lines = lines.join(numbers, on=_INVOICE_KEYS).sort("number", maintain_order=True)
     invoice_no = pl.col("number").cast(pl.String)
     timestamp = pl.lit(start_day).cast(pl.Datetime("us")) + pl.duration(
         seconds=pl.col("seconds")
@@ -353,13 +557,26 @@ def _to_uci_format(lines: pl.DataFrame, start_day: date) -> pl.DataFrame:
         UnitPrice="unit_price",
         CustomerID="customer_id",
         Country="country",
-    )
+    ).drop([] if invoice_ids else ["InvoiceNo"])
 
 
 def main(argv: list[str] | None = None) -> None:
     """Write the ``raw_transactions`` catalog entry unless it already exists."""
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--rows", type=int, help="rows to write (default: parameters)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--rows", type=int, help="rows to write (default: parameters)")
+    size.add_argument("--customers", type=int, help="customers instead of rows")
+    parser.add_argument(
+        "--orders-per-customer", type=float, help="with --customers: mean orders"
+    )
+    parser.add_argument(
+        "--lines-per-order", type=float, help="with --customers: mean lines an order"
+    )
+    parser.add_argument(
+        "--invoice-ids",
+        action=argparse.BooleanOptionalAction,
+        help="write the InvoiceNo column (default: parameters)",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite existing data")
     parser.add_argument("--env", help="Kedro environment")
     args = parser.parse_args(argv)
@@ -369,19 +586,38 @@ def main(argv: list[str] | None = None) -> None:
     with KedroSession.create(project_path=project_path, env=args.env) as session:
         context = session.load_context()
         catalog = context.catalog
-        params = dict(context.params["synthetic_data"])
-        if args.rows:
-            params["n_rows"] = args.rows
         if catalog.exists("raw_transactions") and not args.force:
             logger.info(
                 "raw_transactions exists: leaving it as it is (--force to overwrite)"
             )
             return
-        transactions = generate_transactions(**params)
-        catalog.save("raw_transactions", transactions)
+        params = dict(context.params["synthetic_data"])
+        chosen = {
+            "n_rows": args.rows,
+            "n_customers": args.customers,
+            "orders_per_customer": args.orders_per_customer,
+            "lines_per_order": args.lines_per_order,
+            "invoice_ids": args.invoice_ids,
+        }
+        params.update((name, v) for name, v in chosen.items() if v is not None)
+        if args.rows:  # rows, not the parameters' customers
+            params["n_customers"] = None
+        n_rows, n_customers = params.pop("n_rows"), params.pop("n_customers")
+        orders, lines = params.pop("orders_per_customer"), params.pop("lines_per_order")
+        if n_customers is None:
+            catalog.save("raw_transactions", generate_transactions(n_rows, **params))
+            logger.info(
+                "Wrote %s synthetic transaction rows to raw_transactions", n_rows
+            )
+            return
+        shards = generate_customers(
+            n_customers, orders_per_customer=orders, lines_per_order=lines, **params
+        )
+        with spilled(shards) as transactions:
+            catalog.save("raw_transactions", transactions)
         logger.info(
-            "Wrote %s synthetic transaction rows to raw_transactions",
-            transactions.height,
+            "Wrote the transactions of %s synthetic customers to raw_transactions",
+            n_customers,
         )
 
 
