@@ -117,8 +117,4 @@ clean: ## remove outputs, builds, caches and the venv (keeps data/01_raw and .gi
 		-o -name '*.egg-info' \) -prune -exec rm -rf {} +
 
 help: ## list the targets
-<<<<<<< HEAD
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PIPELINES)/$(PIPELINE_LIST)/' | awk -F':.*## ' '{printf "%-10s %s\n", $$1, $$2}'
-=======
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-16s %s\n", $$1, $$2}'
->>>>>>> scale
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PIPELINES)/$(PIPELINE_LIST)/' | awk -F':.*## ' '{printf "%-16s %s\n", $$1, $$2}'
