@@ -161,7 +161,7 @@ def snapshot_cost(rows: int, repeat: int) -> dict[str, float]:
 
 
 def kedro_run_on_real_data() -> float | None:
-    """Seconds for `kedro run` (all four pipelines) on the UCI file, in a project copy."""
+    """Seconds for `kedro run` (every pipeline) on the UCI file, in a project copy."""
     if not REAL_DATA.exists():
         return None
     with tempfile.TemporaryDirectory() as tmp:

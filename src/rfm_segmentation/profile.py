@@ -122,6 +122,10 @@ class SegmentInfo(_Frozen):
     tenure: TenureStats | None
     revenue: Revenue
     outliers: int = Field(ge=0, description="Customers beyond an outlier bound")
+    moved_in: int = Field(
+        ge=0,
+        description="Customers carrying the name whose nearest cluster carries another",
+    )
     unfilled: bool = Field(description="No cluster meets the name's centre rules")
 
 

@@ -55,6 +55,11 @@ def test_summary_has_one_row_per_segment_in_canonical_order(profile, customer_se
         customer_segments["monetary"].sum(), abs=0.05
     )
     assert set(summary["currency"]) == {"GBP"}
+    moved = customer_segments[customer_segments["name_reason"] != "cluster"]
+    assert summary.set_index("segment_name")["moved_in"].to_dict() == {
+        name: int((moved["segment_name"] == name).sum())
+        for name in summary["segment_name"]
+    }
     champions = summary.set_index("segment_name").loc["Champions"]
     members = customer_segments[customer_segments["segment_name"] == "Champions"]
     assert champions["monetary_mean"] == pytest.approx(members["monetary"].mean(), 0.01)

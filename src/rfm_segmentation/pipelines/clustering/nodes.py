@@ -301,6 +301,11 @@ def segment_summaries(
     means, medians = grouped[FEATURES].mean(), grouped[FEATURES].median()
     tenure = grouped["tenure"].agg(["mean", "median"])
     outliers = grouped["is_outlier"].sum()
+    moved_in = (
+        (customer_segments["name_reason"] != KEPT)
+        .groupby(customer_segments["segment_name"], sort=False)
+        .sum()
+    )
     revenue = grouped["monetary"].sum()
     counts = grouped.size()
     total = float(customer_segments["monetary"].sum())
@@ -332,6 +337,7 @@ def segment_summaries(
                     "per_customer": round(spend / n, 2) if n else 0.0,
                 },
                 "outliers": int(outliers.get(name, 0)),
+                "moved_in": int(moved_in.get(name, 0)),
                 "unfilled": name in segment_naming.unfilled_segments,
             }
         )

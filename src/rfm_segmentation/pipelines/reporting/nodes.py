@@ -80,6 +80,7 @@ def summarise_segments(segment_profile: SegmentProfile) -> pd.DataFrame:
                 "revenue_per_customer": segment.revenue.per_customer,
                 "currency": segment_profile.currency,
                 "outliers": segment.outliers,
+                "moved_in": segment.moved_in,
                 "unfilled": segment.unfilled,
             }
         )
