@@ -13,7 +13,8 @@ import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from rfm_segmentation import __version__
 
@@ -43,6 +44,7 @@ through the project's data catalog.
 
 When `RFM_API_KEY` is set, every `/api/v1` call needs the header `X-API-Key`.
 """
+CLIENT_GONE = 499  # nginx's "client closed request", for the access line
 EXCERPT_CHARS = 80  # how much of a rejected input a 422 answer quotes
 
 
@@ -94,6 +96,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         )
     app.add_middleware(AccessLogMiddleware, lines=lines)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _internal_error)
     app.include_router(health_router)
     # the key's dependency and 401 only when a key is set, so the OpenAPI schema
@@ -160,6 +163,12 @@ def _json_text(value: Any) -> str:
         return orjson.dumps(value, default=str).decode()
     except TypeError:
         return str(value)
+
+
+async def _client_gone(request: Request, error: ClientDisconnect) -> Response:
+    """The client left (or the server timed it out) before its body was whole:
+    nobody to answer; the access line says 499, as nginx does, and no traceback."""
+    return Response(status_code=CLIENT_GONE)
 
 
 async def _internal_error(request: Request, error: Exception) -> JSONResponse:
