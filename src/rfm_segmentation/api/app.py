@@ -1,4 +1,4 @@
-"""The FastAPI application: ``uvicorn rfm_segmentation.api.app:app`` or ``make serve``."""
+"""The FastAPI application, served by ``python -m rfm_segmentation.api`` (``make serve``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.requests import ClientDisconnect
 
 from rfm_segmentation import __version__
@@ -22,6 +23,7 @@ from .access_log import AccessLogMiddleware, LogLines, api_logging
 from .bodies import body_schemas
 from .body_limit import BodyLimitMiddleware
 from .dependencies import require_api_key
+from .docs_pages import SWAGGER_UI_PARAMETERS, DocsPagePolicy
 from .fast_path import FastSegmentPath
 from .model_store import FollowReloads, ModelNotAvailable, ModelStore
 from .routes import (
@@ -68,16 +70,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             finally:
                 watching.cancel()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="rfm-segmentation",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
     )
     app.state.settings, app.state.store = settings, store
     app.state.api_key = (
         settings.api_key.get_secret_value().encode() if settings.api_key else b""
     )
+    app.add_middleware(DocsPagePolicy)
     app.add_middleware(
         FastSegmentPath,
         path=API_PREFIX + SEGMENT_PATH,
