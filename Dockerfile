@@ -32,6 +32,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     KEDRO_DISABLE_TELEMETRY=true \
     DO_NOT_TRACK=1 \
     RFM_PROJECT_PATH=/app \
+    RFM_HOST=0.0.0.0 \
+    RFM_PORT=8000 \
     RFM_WORKERS=1
 RUN useradd --create-home --uid 10001 rfm
 WORKDIR /app
@@ -46,4 +48,4 @@ USER rfm
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
-CMD ["sh", "-c", "exec uvicorn rfm_segmentation.api.app:app --host 0.0.0.0 --port 8000 --workers ${RFM_WORKERS} --no-access-log"]
+CMD ["python3", "-m", "rfm_segmentation.api"]

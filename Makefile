@@ -40,13 +40,8 @@ PIPELINE_LIST := $(subst $(space),$(comma) ,$(PIPELINES))
 run: data ## kedro run: every pipeline ($(PIPELINES))
 	$(BIN)/kedro run
 
-# The API; host, port and workers from the environment.
-RFM_HOST ?= 127.0.0.1
-RFM_PORT ?= 8000
-RFM_WORKERS ?= 1
-serve: $(INSTALLED) ## serve the API (RFM_HOST, RFM_PORT, RFM_WORKERS)
-	$(BIN)/uvicorn rfm_segmentation.api.app:app --host $(RFM_HOST) --port $(RFM_PORT) \
-		--workers $(RFM_WORKERS) --no-access-log
+serve: $(INSTALLED) ## serve the API (RFM_HOST, RFM_PORT, RFM_WORKERS, the limits: docs/operations.md)
+	$(BIN)/python -m rfm_segmentation.api
 
 VIZ_HOST ?= 127.0.0.1
 VIZ_PORT ?= 4141

@@ -24,6 +24,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.framework.project import configure_project, find_pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from kedro.io.core import generate_timestamp
 
 from rfm_segmentation.release import Release, ReleaseFolder
 
@@ -87,6 +88,21 @@ def registered_pipelines() -> set[str]:
 def newest_release(project: Path) -> Release:
     release, _ = ReleaseFolder(project / RELEASES).newest_valid(with_model=True)
     return release
+
+
+def publish_copy(project: Path, version: str) -> str:
+    """A copy of release ``version`` under a new version, published the way a run's
+    hook publishes (complete beside, then renamed into place); the new version."""
+    root = project / RELEASES
+    new = generate_timestamp()
+    while new <= max(ReleaseFolder(root).versions()):  # same millisecond
+        new = generate_timestamp()
+    staged = root / f".{new}.staged"
+    shutil.copytree(root / version, staged)
+    manifest = staged / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(version, new))
+    staged.rename(root / new)
+    return new
 
 
 @cache

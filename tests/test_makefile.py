@@ -37,6 +37,12 @@ def test_jupyter_takes_its_port_and_allows_root_only_as_root():
     assert ("--allow-root" in command) == (os.getuid() == 0)
 
 
+def test_serve_runs_the_one_entry_point_as_the_container_does():
+    assert recipe("serve").endswith("/python -m rfm_segmentation.api")
+    cmd = re.search(r"^CMD (.+)$", (REPO / "Dockerfile").read_text(), re.M)
+    assert cmd and cmd[1] == '["python3", "-m", "rfm_segmentation.api"]'
+
+
 def test_docs_serve_takes_its_port():
     assert recipe("docs-serve").endswith("--dev-addr 127.0.0.1:8001")
     assert recipe("docs-serve", "DOCS_PORT=8123").endswith("--dev-addr 127.0.0.1:8123")

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,36 +47,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_uvicorn(
-    project: Path, stdout: IO[str] | None = None, **env: str
+def start_api(
+    project: Path, stdout: IO[str] | None = None, ready_seconds: float = 60, **env: str
 ) -> tuple[subprocess.Popen, str]:
-    """``uvicorn rfm_segmentation.api.app:app`` as a separate process on 127.0.0.1,
-    ready to answer; its stdout (the API's log lines) to ``stdout`` or nowhere."""
+    """``python -m rfm_segmentation.api`` (the one entry point: uvicorn with the
+    limits) as a separate process on 127.0.0.1, ready to answer; its stdout (the
+    API's log lines) to ``stdout`` or nowhere."""
     port = free_port()
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - lives as long as the server
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "rfm_segmentation.api.app:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
+        [sys.executable, "-m", "rfm_segmentation.api"],
         env={
             **os.environ,
             "RFM_PROJECT_PATH": str(project),
+            "RFM_HOST": "127.0.0.1",
+            "RFM_PORT": str(port),
             "KEDRO_DISABLE_TELEMETRY": "true",
             **env,
         },
         stdout=stdout or subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
@@ -83,21 +78,22 @@ def start_uvicorn(
         except httpx.TransportError:
             pass
         if server.poll() is not None:
-            raise RuntimeError(f"uvicorn exited: {server.stderr.read()}")
+            errors.seek(0)
+            raise RuntimeError(f"the API exited: {errors.read()}")
         time.sleep(0.2)
     server.terminate()
-    raise TimeoutError(f"uvicorn not ready on {url} within 60 s")
+    raise TimeoutError(f"the API not ready on {url} within {ready_seconds:g} s")
 
 
 @pytest.fixture(scope="session")
 def live_servers(trained_project) -> Iterator[Callable[..., str]]:
-    """Real uvicorn processes on the trained project, one per environment asked for."""
+    """Real API servers on the trained project, one per environment asked for."""
     started: dict[tuple, tuple[subprocess.Popen, str]] = {}
 
     def server(**env: str) -> str:
         key = tuple(sorted(env.items()))
         if key not in started:
-            started[key] = start_uvicorn(trained_project, **env)
+            started[key] = start_api(trained_project, **env)
         return started[key][1]
 
     yield server

@@ -131,6 +131,10 @@ def test_answers_never_show_server_paths(client_for, project_factory):
         ("RFM_BATCH_MAX", "0", "greater than or equal to 1"),
         ("RFM_MAX_BODY_BYTES", "-5", "greater than or equal to 1024"),
         ("RFM_MODEL_VERSION", "latest", "should match pattern"),
+        ("RFM_API_KEY", "", "set but empty: set a key, or unset RFM_API_KEY"),
+        ("RFM_API_KEY", "  ", "set but empty"),
+        ("RFM_HEADER_TIMEOUT_SECONDS", "0", "greater than 0"),
+        ("RFM_WORKERS", "many", "valid integer"),
     ],
 )
 def test_a_bad_setting_stops_startup_with_one_line_naming_it(variable, value, rule):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from rfm_segmentation.segments import SEGMENT_NAMES
 
-from .conftest import start_uvicorn
+from .conftest import start_api
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def test_one_json_access_line_per_request_all_written_by_shutdown(
 ):
     log = tmp_path / "stdout.log"
     with log.open("w") as stdout:
-        server, url = start_uvicorn(trained_project, stdout=stdout)
+        server, url = start_api(trained_project, stdout=stdout)
         try:
             for number in range(20):
                 httpx.post(

@@ -1,18 +1,19 @@
 """One JSON access-log line per request, with a request id echoed in X-Request-ID;
-the API's log lines are written by a background thread, off the requests' path."""
+the API's log lines are written by a ``QueueListener``'s thread, off the requests'
+path."""
 
 from __future__ import annotations
 
 import itertools
 import logging
+import queue
 import re
 import sys
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from logging.handlers import QueueHandler, QueueListener
 from typing import TextIO
 
 import orjson
@@ -39,54 +40,62 @@ def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
 
 
 class LogLines:
-    """Lines for stdout: appending one wakes nothing; while ``writing``, a thread
-    writes what has gathered every ``interval`` seconds in one write, and the rest
-    when it stops."""
+    """The API's log lines for stdout, through the standard library's queue logging:
+    a request only puts its line on a queue (the access line as a string, other
+    records through a ``QueueHandler``); while ``writing``, a ``QueueListener``'s
+    thread writes what has gathered in one write, at most every ``interval``
+    seconds, and the rest when it stops."""
 
     def __init__(self, stream: TextIO | None = None, interval: float = 0.05) -> None:
-        self.lines: deque[str] = deque(maxlen=1_000_000)  # bounded if never written
+        self.queue: queue.SimpleQueue[logging.LogRecord | str] = queue.SimpleQueue()
         self.stream, self.interval = stream, interval
-        self.append = self.lines.append
+        self.put = self.queue.put_nowait
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        stop = threading.Event()
-        writer = threading.Thread(
-            target=self._write_until, args=(stop,), name="api-log-writer", daemon=True
-        )
+        writer = _BatchWriter(self.queue, self.stream or sys.stdout, self.interval)
         writer.start()
         try:
             yield
         finally:
-            stop.set()
-            writer.join()
-
-    def _write_until(self, stop: threading.Event) -> None:
-        while not stop.wait(self.interval):
-            self._write_waiting()
-        self._write_waiting()
-
-    def _write_waiting(self) -> None:
-        batch = []
-        while self.lines:
-            batch.append(self.lines.popleft())
-        if batch:
-            stream = self.stream or sys.stdout
-            stream.write("\n".join(batch) + "\n")
-            stream.flush()
+            writer.stop()
 
 
-class _LinesHandler(logging.Handler):
-    def __init__(self, lines: LogLines) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter("%(message)s"))
-        self.lines = lines
+class _BatchWriter(QueueListener):
+    """A ``QueueListener`` that writes in batches: a busy server wakes its thread
+    once per ``interval``, not once per request."""
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def __init__(
+        self,
+        lines: queue.SimpleQueue[logging.LogRecord | str],
+        stream: TextIO,
+        interval: float,
+    ) -> None:
+        super().__init__(lines)
+        self.stream, self.interval = stream, interval
+        self.batch: list[str] = []
+
+    def dequeue(self, block: bool) -> logging.LogRecord | str:
         try:
-            self.lines.append(self.format(record))
-        except Exception:
-            self.handleError(record)
+            return self.queue.get_nowait()
+        except queue.Empty:
+            self._write()
+            time.sleep(self.interval)  # let the next lines gather
+            return self.queue.get(block)
+
+    def handle(self, record: logging.LogRecord | str) -> None:
+        # a record's message was formatted by the QueueHandler
+        self.batch.append(record if isinstance(record, str) else record.getMessage())
+
+    def stop(self) -> None:
+        super().stop()  # every line before the stop is handled
+        self._write()
+
+    def _write(self) -> None:
+        if self.batch:
+            self.stream.write("\n".join(self.batch) + "\n")
+            self.stream.flush()
+            self.batch.clear()
 
 
 @contextmanager
@@ -94,7 +103,7 @@ def api_logging(lines: LogLines) -> Iterator[None]:
     """The ``rfm_segmentation.api`` logger's records as plain lines among ``lines``,
     written while this lasts; every line is written before it exits."""
     api_logger = logging.getLogger(API_LOGGER)
-    handler = _LinesHandler(lines)
+    handler = QueueHandler(lines.queue)
     propagate, level = api_logger.propagate, api_logger.level
     api_logger.addHandler(handler)
     api_logger.setLevel(logging.INFO)
@@ -110,7 +119,7 @@ def api_logging(lines: LogLines) -> Iterator[None]:
 class AccessLogMiddleware:
     """Pure ASGI (no per-request task or body buffering, unlike BaseHTTPMiddleware).
 
-    The line goes straight to ``lines``, skipping a LogRecord per request; the
+    The line goes straight onto ``lines``' queue, skipping a LogRecord per request; the
     ``rfm_segmentation.api.access`` logger's level still switches it off."""
 
     def __init__(self, app: ASGIApp, lines: LogLines) -> None:
@@ -139,7 +148,7 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             if logger.isEnabledFor(logging.INFO):
-                self.lines.append(
+                self.lines.put(
                     orjson.dumps(
                         {
                             "request_id": request_id,

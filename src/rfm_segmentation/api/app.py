@@ -1,4 +1,4 @@
-"""The FastAPI application: ``uvicorn rfm_segmentation.api.app:app`` or ``make serve``."""
+"""The FastAPI application, served by ``python -m rfm_segmentation.api`` (``make serve``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
+from starlette.requests import ClientDisconnect
 
 from rfm_segmentation import __version__
 
@@ -21,6 +23,7 @@ from .access_log import AccessLogMiddleware, LogLines, api_logging
 from .bodies import body_schemas
 from .body_limit import BodyLimitMiddleware
 from .dependencies import require_api_key
+from .docs_pages import SWAGGER_UI_PARAMETERS, DocsPagePolicy
 from .fast_path import FastSegmentPath
 from .model_store import FollowReloads, ModelNotAvailable, ModelStore
 from .routes import (
@@ -43,6 +46,7 @@ through the project's data catalog.
 
 When `RFM_API_KEY` is set, every `/api/v1` call needs the header `X-API-Key`.
 """
+CLIENT_GONE = 499  # nginx's "client closed request", for the access line
 EXCERPT_CHARS = 80  # how much of a rejected input a 422 answer quotes
 
 
@@ -66,16 +70,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             finally:
                 watching.cancel()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="rfm-segmentation",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
     )
     app.state.settings, app.state.store = settings, store
     app.state.api_key = (
         settings.api_key.get_secret_value().encode() if settings.api_key else b""
     )
+    app.add_middleware(DocsPagePolicy)
     app.add_middleware(
         FastSegmentPath,
         path=API_PREFIX + SEGMENT_PATH,
@@ -94,6 +100,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         )
     app.add_middleware(AccessLogMiddleware, lines=lines)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _internal_error)
     app.include_router(health_router)
     # the key's dependency and 401 only when a key is set, so the OpenAPI schema
@@ -160,6 +167,12 @@ def _json_text(value: Any) -> str:
         return orjson.dumps(value, default=str).decode()
     except TypeError:
         return str(value)
+
+
+async def _client_gone(request: Request, error: ClientDisconnect) -> Response:
+    """The client left (or the server timed it out) before its body was whole:
+    nobody to answer; the access line says 499, as nginx does, and no traceback."""
+    return Response(status_code=CLIENT_GONE)
 
 
 async def _internal_error(request: Request, error: Exception) -> JSONResponse:

@@ -39,6 +39,24 @@ class ApiSettings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     reload_seconds: float = Field(default=5, ge=0)  # 0: no automatic switching
     runtime_dir: Path | None = None  # where a host's workers meet; default in /tmp
+    # the server (``python -m rfm_segmentation.api``; docs/operations.md, "Limits")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(default=10, gt=0)
+    body_timeout_seconds: float = Field(default=30, gt=0)
+    keep_alive_seconds: float = Field(default=5, gt=0)
+    max_connections: int = Field(default=1000, ge=1)  # per worker
+
+    @field_validator("api_key")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError(
+                "set but empty: set a key, or unset RFM_API_KEY to serve without one"
+            )
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -67,8 +85,11 @@ class ApiSettings(BaseSettings):
     @classmethod
     def from_env(cls) -> ApiSettings:
         """Settings from the environment; a bad value exits with one line naming it."""
+        # an empty variable counts as unset (env_ignore_empty), but an empty key
+        # must not silently switch the key off
+        given = {"api_key": ""} if os.environ.get("RFM_API_KEY") == "" else {}
         try:
-            return cls()
+            return cls(**given)
         except ValidationError as error:
             raise SystemExit(
                 f"rfm-segmentation API: {describe_errors(error)}"
@@ -81,5 +102,6 @@ def describe_errors(error: ValidationError) -> str:
     for problem in error.errors():
         name = str(problem["loc"][0]) if problem["loc"] else "?"
         variable = name if name.isupper() else f"RFM_{name.upper()}"
-        problems.append(f"{variable}={problem['input']!r}: {problem['msg']}")
+        message = problem["msg"].removeprefix("Value error, ")
+        problems.append(f"{variable}={problem['input']!r}: {message}")
     return "; ".join(problems)
