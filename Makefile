@@ -60,7 +60,7 @@ jupyter: $(INSTALLED) ## JupyterLab with the Kedro catalog on JUPYTER_PORT (kedr
 docs: $(INSTALLED) ## build the documentation site (mkdocs --strict) into site/
 	$(BIN)/mkdocs build --strict
 
-docs-figures: $(INSTALLED) ## redraw the docs' figures of the real UCI data (needs ../shared/data)
+docs-figures: $(INSTALLED) ## redraw the docs' figures of the real UCI data and the report's screenshot (needs ../shared/data, Chromium)
 	$(BIN)/python -m docs.real_data_figures
 
 DOCS_PORT ?= 8001

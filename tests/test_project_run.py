@@ -97,6 +97,7 @@ def test_a_run_publishes_one_verified_release_with_the_customer_table(trained_pr
         "profile.json",
         "customers.arrow",
         "migrations.parquet",
+        "report.html",
         *(
             f"history_{a}.npy"
             for a in ("codes", "recency", "frequency", "monetary", "tenure")
@@ -104,6 +105,8 @@ def test_a_run_publishes_one_verified_release_with_the_customer_table(trained_pr
     }
     release = newest_release(trained_project)
     assert release.version == version
+    report = trained_project / "data" / "08_reporting" / "report.html"
+    assert release.report == report.read_bytes()
     assert release.model.named_steps["kmeans"].n_clusters == release.profile.n_clusters
     people = read_segments(trained_project).rename(columns={SOURCE_ID: "customer_id"})
     table = release.customers.to_pandas()

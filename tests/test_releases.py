@@ -256,6 +256,10 @@ def _no_manifest(folder: Path) -> None:
     (folder / "manifest.json").unlink()
 
 
+def _replaced_report(folder: Path) -> None:
+    (folder / release_module.REPORT_FILE).write_text("<p>someone else's page</p>")
+
+
 def _swapped_model(folder: Path) -> None:
     (folder / "model.pkl").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
 
@@ -270,6 +274,7 @@ def _swapped_model(folder: Path) -> None:
         (_history_of_another_table, "unreadable history"),
         (_no_manifest, "no manifest"),
         (_swapped_model, "model.pkl does not match the sha256"),
+        (_replaced_report, "report.html does not match the sha256"),
     ],
 )
 def test_a_damaged_newer_release_is_skipped_with_its_reason(project, damage, reason):

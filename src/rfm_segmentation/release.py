@@ -11,6 +11,7 @@ history and the migration tables of one run: ``<root>/<version>/`` with
 - ``history_<feature>.npy``: codes and features at each snapshot, (snapshots x
   customers) aligned with the table's rows (memory-mapped too);
 - ``migrations.parquet``: customers moving between segments, every two snapshots;
+- ``report.html``: the run's report page, when it has one (``GET /report``);
 - ``manifest.json``, written last: version, as-of date, snapshots, the run's input
   and row counts, and each file's sha256 and size.
 
@@ -59,6 +60,7 @@ SEGMENTER_FILE = "segmenter.json"
 PROFILE_FILE = "profile.json"
 CUSTOMERS_FILE = "customers.arrow"
 MIGRATIONS_FILE = "migrations.parquet"
+REPORT_FILE = "report.html"  # optional: a release without one serves no report
 HISTORY_ARRAYS = {"codes": np.int8, **FEATURE_TYPES}
 DATE_COLUMNS = ("as_of", "first_purchase", "last_purchase")
 CATEGORY_COLUMNS = ("segment_name", "name_reason", "rfm_score")
@@ -144,6 +146,7 @@ class Release:
     input: RunInput | None = None
     version: str | None = None
     created_at: datetime | None = None
+    report: bytes | None = None  # the report page (HTML), when the run wrote one
 
     @classmethod
     def build(
@@ -156,6 +159,7 @@ class Release:
         history: SegmentHistory,
         migrations: pd.DataFrame,
         rows: dict[str, int],
+        report: str | None = None,
     ) -> Release:
         """The aggregate of one run; ``history`` must list the table's customers in
         the table's order (the segment_history pipeline builds it so)."""
@@ -177,6 +181,7 @@ class Release:
             history,
             migrations,
             dict(rows),
+            report=None if report is None else report.encode(),
         )
 
     @cached_property
@@ -312,6 +317,8 @@ def _write_files(folder: Path, release: Release) -> dict[str, FileEntry]:
             for name, dtype in HISTORY_ARRAYS.items()
         },
     }
+    if release.report is not None:
+        writers[REPORT_FILE] = lambda f: f.write(release.report)
     return {name: _write(folder / name, write) for name, write in writers.items()}
 
 
@@ -351,7 +358,7 @@ def read_release(folder: Path, with_model: bool = False) -> Release:
     needs it: the segmenter's arithmetic is stored as JSON)."""
     manifest = read_manifest(folder)
     for name in manifest.files:
-        if name not in (MODEL_FILE, PROFILE_FILE, SEGMENTER_FILE):
+        if name not in (MODEL_FILE, PROFILE_FILE, SEGMENTER_FILE, REPORT_FILE):
             _verified(folder, manifest, name)
     try:
         profile = SegmentProfile.model_validate_json(
@@ -391,6 +398,9 @@ def read_release(folder: Path, with_model: bool = False) -> Release:
         input=manifest.input,
         version=manifest.version,
         created_at=manifest.created_at,
+        report=_verified_bytes(folder, manifest, REPORT_FILE)
+        if REPORT_FILE in manifest.files
+        else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from rfm_segmentation.api.model_store import NO_MODEL_HINT
+from rfm_segmentation.release import REPORT_FILE, ReleaseFolder
 from rfm_segmentation.segments import RETURNING, SEGMENT_NAMES, base_segment
 
 from ..support import RELEASES, newest_release, read_segments, run_kedro, source_id
@@ -395,3 +397,39 @@ def test_migrations_refuse_dates_that_are_not_snapshots_or_run_backwards(client)
     assert backwards.status_code == 422
     assert client.get("/api/v1/migrations", params={"from": "June"}).status_code == 422
     assert client.get("/api/v1/customers/nobody/history").status_code == 404
+
+
+def test_report_is_the_served_releases_page_behind_the_same_key(
+    client_for, trained_project
+):
+    page = client_for(trained_project).get("/report")
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    written = (trained_project / "data" / "08_reporting" / "report.html").read_bytes()
+    assert page.content == newest_release(trained_project).report == written
+    keyed = client_for(trained_project, api_key="s3cret")
+    assert keyed.get("/report").status_code == 401
+    assert keyed.get("/report", headers={"X-API-Key": "guess"}).status_code == 401
+    right = keyed.get("/report", headers={"X-API-Key": "s3cret"})
+    assert right.content == page.content
+
+
+def test_a_release_without_a_report_says_how_to_publish_one(
+    client_for, trained_project, project_factory
+):
+    project = project_factory()
+    (version,) = ReleaseFolder(trained_project / RELEASES).versions()
+    folder = project / RELEASES / version
+    shutil.copytree(trained_project / RELEASES / version, folder)
+    (folder / REPORT_FILE).unlink()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"][REPORT_FILE]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    client = client_for(project)
+    assert client.get("/api/v1/model").json()["version"] == version
+    response = client.get("/report")
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"Release {version} has no report page: run `kedro run` to publish a "
+        "release with one."
+    )

@@ -32,6 +32,7 @@ from .routes import (
     ErrorResponse,
     api_router,
     health_router,
+    report_router,
 )
 from .settings import ApiSettings
 
@@ -44,7 +45,8 @@ customer's own numbers. The model, its segment profile, the customer table, the
 segment history and the migrations are served from one verified release, read
 through the project's data catalog.
 
-When `RFM_API_KEY` is set, every `/api/v1` call needs the header `X-API-Key`.
+`GET /report` is the release's report page. When `RFM_API_KEY` is set, every
+`/api/v1` call and `/report` need the header `X-API-Key`.
 """
 CLIENT_GONE = 499  # nginx's "client closed request", for the access line
 EXCERPT_CHARS = 80  # how much of a rejected input a 422 answer quotes
@@ -106,16 +108,17 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # the key's dependency and 401 only when a key is set, so the OpenAPI schema
     # documents the key exactly then
     keyed = settings.api_key is not None
-    app.include_router(
-        api_router,
-        prefix=API_PREFIX,
-        dependencies=[Depends(require_api_key)] if keyed else [],
-        responses={
-            401: {"model": ErrorResponse, "description": "Missing or wrong API key"}
-        }
-        if keyed
-        else {},
-    )
+    for router, prefix in ((api_router, API_PREFIX), (report_router, "")):
+        app.include_router(
+            router,
+            prefix=prefix,
+            dependencies=[Depends(require_api_key)] if keyed else [],
+            responses={
+                401: {"model": ErrorResponse, "description": "Missing or wrong API key"}
+            }
+            if keyed
+            else {},
+        )
     app.openapi = _with_request_bodies(app.openapi, settings.batch_max)
     return app
 

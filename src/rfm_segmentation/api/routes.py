@@ -1,4 +1,5 @@
-"""Endpoints. Health routes are open; /api/v1 routes may need the API key.
+"""Endpoints. Health routes are open; /api/v1 routes and /report may need the API
+key.
 
 Every handler answers with ``json_response`` and every error is an HTTPException.
 """
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from rfm_segmentation.release import Release
 
@@ -52,6 +53,7 @@ API_PREFIX = "/api/v1"  # where the app mounts api_router
 SEGMENT_PATH = "/segment"
 health_router = APIRouter(tags=["health"])
 api_router = APIRouter(tags=["segments"], responses=NOT_READY)
+report_router = APIRouter(tags=["report"], responses=NOT_READY)
 
 
 @health_router.get("/health", response_model=Status)
@@ -251,6 +253,27 @@ async def reload(store: Store) -> Response:
             status.HTTP_503_SERVICE_UNAVAILABLE,
             detail=f"Reload failed: {error} Still serving: {serving}.",
         ) from error
+
+
+@report_router.get(
+    "/report",
+    response_class=HTMLResponse,
+    responses={
+        200: {"description": "The report page (self-contained HTML)"},
+        404: _error("The served release has no report page"),
+    },
+)
+async def report(release: CurrentRelease) -> Response:
+    """The report page published with the served release: segment sizes and
+    revenue, what each segment means and what to do, the biggest moves and how well
+    the names fit. One self-contained page: it loads nothing from anywhere."""
+    if release.report is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"Release {release.version} has no report page: run `kedro run` "
+            "to publish a release with one.",
+        )
+    return HTMLResponse(release.report)
 
 
 def json_response(payload: dict) -> Response:

@@ -20,8 +20,10 @@ def publish_release(
     segment_history: SegmentHistory,
     migration_tables: pd.DataFrame,
     cleaning_report: dict[str, Any],
+    report_html: str,
 ) -> Release:
-    """Everything the API serves, from this run's memory, as one release."""
+    """Everything the API serves, from this run's memory, as one release (with the
+    run's report page)."""
     check_model(segmentation_model, segment_profile)
     return Release.build(
         segmentation_model,
@@ -34,6 +36,7 @@ def publish_release(
             "transactions_read": cleaning_report["rows_in"],
             "transactions_kept": cleaning_report["rows_out"],
         },
+        report=report_html,
     )
 
 

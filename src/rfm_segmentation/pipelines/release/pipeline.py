@@ -1,6 +1,6 @@
-"""Model, profile, customer table, history and migrations, all from this run's
-memory -> one release (staged, put in place when the run succeeds), and the customer
-table for people."""
+"""Model, profile, customer table, history, migrations and the report page, all
+from this run -> one release (staged, put in place when the run succeeds), and the
+customer table for people."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -19,6 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "segment_history",
                     "migration_tables",
                     "cleaning_report",
+                    "report_html",
                 ],
                 outputs="model_release",
                 name="publish_release",

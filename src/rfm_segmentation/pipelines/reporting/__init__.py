@@ -1,4 +1,5 @@
-"""k selection, a per-segment summary table and the segmentation figures."""
+"""k selection, a per-segment summary table, the segmentation figures and the
+report page (report.html)."""
 
 from .pipeline import create_pipeline
 

@@ -1,9 +1,11 @@
-"""Model input and segments -> k selection, segment summary and figures."""
+"""Model input and segments -> k selection, segment summary, figures and the
+report page."""
 
 from kedro.pipeline import Node, Pipeline
 
 from . import figures
 from .nodes import evaluate_k_range, summarise_segments
+from .report import build_report
 
 _FIGURES = {
     "segment_sizes": (figures.segment_sizes, "segment_summary"),
@@ -29,6 +31,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs="segment_profile",
                 outputs="segment_summary",
                 name="summarise_segments",
+            ),
+            Node(
+                build_report,
+                inputs=["segment_profile", "migration_highlights"],
+                outputs="report_html",
+                name="build_report",
             ),
             *(
                 Node(
