@@ -13,8 +13,17 @@ from pathlib import Path
 from tests.support import REAL_DATA, make_project, run_kedro
 
 DOCS = Path(__file__).resolve().parent
-FIGURES = ("migration_sankey.png", "segment_sizes_over_time.png", "stability.png")
-TABLES = ("migration_highlights.csv",)
+FIGURES = (
+    "migration_sankey.png",
+    "segment_sizes_over_time.png",
+    "stability.png",
+    "customer_value_calibration.png",
+)
+TABLES = (
+    "migration_highlights.csv",
+    "customer_value_model.json",
+    "customer_value_backtest.json",
+)
 CHROMIUM = Path("/usr/bin/chromium")
 
 

@@ -96,6 +96,31 @@ def test_expected_purchases_are_the_posterior_mean_integrated_over_p(x, t_x, T, 
     assert expected == pytest.approx(future / (active + gone), rel=1e-6)
 
 
+@pytest.mark.parametrize(("a", "b"), [(200.0, 1800.0), (2.308e5, 1.972e6)])
+@pytest.mark.parametrize(("x", "t_x", "T"), [(1, 0.5, 1), (3, 1, 2), (8, 30, 60)])
+def test_expected_purchases_where_dropout_is_nearly_the_same_for_everyone(
+    a, b, x, t_x, T
+):
+    """Huge a and b (a fit on a shop without dropout heterogeneity), where scipy's
+    2F1 fails in either form: formula (10)'s Pfaff form with its 2F1 computed as
+    Euler's integral, by quadrature around the peak of Beta(a - 1, b + x)."""
+    r, alpha, t = 0.05491, 6.3e-5, 90.0
+    fit = BgNbdFit(r, alpha, a, b, standard_errors={}, log_likelihood=0, n_customers=0)
+    s, u = t / (alpha + T), stats.beta(a - 1, b + x)
+    f = integrate.quad(
+        lambda v: u.pdf(v) * (1 + s * v) ** -(r + x),
+        0,
+        1,
+        points=[u.mean()],
+        epsabs=0,
+        limit=500,
+    )[0]
+    alive = fit.p_alive([x], [t_x], [T])[0]
+    assert fit.expected_purchases(t, [x], [t_x], [T])[0] == pytest.approx(
+        (a + b + x - 1) / (a - 1) * (1 - f) * alive, rel=1e-4
+    )
+
+
 @pytest.mark.parametrize(("x", "m_x"), [(1, 20.0), (2, 35.0), (10, 80.0)])
 def test_expected_spend_is_the_posterior_mean_integrated_over_nu(x, m_x):
     """m_x | nu ~ Gamma(p x, rate nu x) and a purchase is worth p / nu on average,

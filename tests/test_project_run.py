@@ -30,6 +30,7 @@ PIPELINES = [
     "clustering",
     "reporting",
     "segment_history",
+    "customer_value",
     "release",
 ]
 # each reads only what earlier runs persisted (the history and the release need the
@@ -44,6 +45,7 @@ FIGURES = [
     "stability",
     "migration_sankey",
     "segment_sizes_over_time",
+    "customer_value_calibration",
 ]
 
 
@@ -77,6 +79,9 @@ def test_full_run_segments_each_clean_customer_once_into_four_segments(trained_p
         "first_purchase",
         "last_purchase",
         "is_outlier",
+        "p_alive",
+        "expected_purchases",
+        "expected_value",
     ]
     assert segments[SOURCE_ID].is_unique
     assert len(segments) == report["customers_out"]
@@ -202,3 +207,47 @@ def test_a_k6_run_draws_every_figure_and_the_api_serves_it(
             "/api/v1/segment", json={"recency": 15, "frequency": 2, "monetary": 350}
         )
         assert answer.status_code == 200
+
+
+def test_a_run_values_every_customer_and_the_api_answers_with_it(trained_project):
+    model = json.loads(
+        (trained_project / "data/08_reporting/customer_value_model.json").read_text()
+    )
+    assert set(model) >= {
+        "time_unit",
+        "horizon",
+        "bg_nbd",
+        "gamma_gamma",
+        "n_customers",
+        "n_repeat_buyers",
+    }
+    assert set(model["bg_nbd"]) == {"r", "alpha", "a", "b", "log_likelihood"}
+    assert set(model["gamma_gamma"]) == {"p", "q", "v", "log_likelihood"}
+    backtest = json.loads(
+        (trained_project / "data/08_reporting/customer_value_backtest.json").read_text()
+    )
+    assert backtest["total"]["customers"] == sum(
+        s["customers"] for s in backtest["segments"]
+    )
+    people = read_segments(trained_project)
+    assert model["n_customers"] == len(people)
+    summary = pd.read_csv(trained_project / "data/08_reporting/segment_summary.csv")
+    assert summary["expected_value"].sum() == pytest.approx(
+        people["expected_value"].sum(), rel=1e-6
+    )
+    customer = people.iloc[0]
+    with TestClient(create_app(ApiSettings(project_path=trained_project))) as client:
+        segments = client.get("/api/v1/segments").json()["segments"]
+        filled = [s for s in segments if s["customers"]]
+        assert all(s["value"]["p_alive_mean"] is not None for s in filled)
+        row = client.get(f"/api/v1/customers/{customer[SOURCE_ID]}").json()
+        assert row["p_alive"] == customer["p_alive"]
+        assert row["expected_value"] == customer["expected_value"]
+        features = {
+            f: float(customer[f])
+            for f in ("recency", "frequency", "monetary", "tenure")
+        }
+        answer = client.post("/api/v1/segment", json=features).json()
+        assert answer["p_alive"] == pytest.approx(customer["p_alive"], abs=1e-4)
+        del features["tenure"]
+        assert client.post("/api/v1/segment", json=features).json()["p_alive"] is None

@@ -32,6 +32,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 LOG_BOUND = 15.0  # |log parameter| on data rescaled to mean 1; beyond, a degenerate fit
+CONCENTRATED = 100.0  # a - 1 and b from which _concentrated_2f1 is accurate (~1e-4)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,10 @@ class BgNbdFit:
         bounded however large x is (the original overflows). scipy's 2F1 fails
         there when r - a is a whole number (c - a - b is then one) or a and b run
         into the thousands (fits on a handful of customers): then by Pfaff's
-        transformation, 2F1(r+x, a-1; a+b+x-1; -t/(alpha+T)). Undefined at a = 1."""
+        transformation, 2F1(r+x, a-1; a+b+x-1; -t/(alpha+T)), and where that fails
+        too with a and b in the hundreds or more (dropout nearly the same for
+        everyone: the fit's a and b grow without bound), by the expansion of
+        ``_concentrated_2f1``. Undefined at a = 1."""
         if not (np.isfinite(t) and t >= 0):
             raise ValueError(f"the horizon t must be a finite number >= 0, got {t}")
         x, t_x, T = _customers(x, t_x, T)
@@ -82,6 +86,11 @@ class BgNbdFit:
             k = x[failed]
             pfaff = hyp2f1(r + k, a - 1, a + b + k - 1, -s[failed])
             purchases[failed] = (a + b + k - 1) / (a - 1) * (1 - pfaff)
+            failed = ~(purchases >= 0) | np.isinf(purchases)
+            if failed.any() and min(a - 1, b) >= CONCENTRATED:
+                k = x[failed]
+                near = _concentrated_2f1(r + k, a - 1, a + b + k - 1, -s[failed])
+                purchases[failed] = (a + b + k - 1) / (a - 1) * (1 - near)
         failed = ~(purchases >= 0) | np.isinf(purchases)
         if failed.any():
             raise ValueError(
@@ -127,6 +136,16 @@ def expected_value(
     """Expected value of each customer's purchases in the next ``t`` time units:
     expected purchases times expected spend per purchase, without discounting."""
     return bg_nbd.expected_purchases(t, x, t_x, T) * gamma_gamma.expected_spend(x, m_x)
+
+
+def _concentrated_2f1(A: NDArray, B: float, C: NDArray, w: NDArray) -> NDArray:
+    """2F1(A, B; C; w) as E[(1 - w u)^-A] for u ~ Beta(B, C - B) (Euler's integral),
+    expanded to second order about u's mean: relative error O(1/C^2), small once B
+    and C - B are in the hundreds, where scipy's 2F1 returns nan."""
+    mean = B / C
+    variance = mean * (1 - mean) / (C + 1)
+    g = 1 - w * mean
+    return g**-A * (1 + A * (A + 1) * w**2 * variance / (2 * g**2))
 
 
 def bg_nbd_log_likelihood(

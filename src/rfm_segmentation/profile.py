@@ -8,13 +8,16 @@ per-customer thresholds); the profile adds what the assigned customers look like
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from .customer_value import BgNbdFit
 from .segments import CustomerThresholds, base_segment
 
 FEATURES = ["recency", "frequency", "monetary"]  # what the model clusters on
+TIME_UNITS = {"day": 1, "week": 7}  # the customer-value models' time units, in days
 
 
 class _Frozen(BaseModel):
@@ -110,6 +113,17 @@ class Revenue(_Frozen):
     per_customer: float
 
 
+class SegmentValue(_Frozen):
+    """The customer-value models' expectations summed and averaged over the
+    segment's customers (docs/customer-value.md)."""
+
+    p_alive_mean: float = Field(ge=0, le=1, description="Mean P(still active)")
+    expected_purchases: float = Field(ge=0, description="Total over the horizon")
+    expected_purchases_per_customer: float = Field(ge=0)
+    expected_value: float = Field(ge=0, description="Total, in `currency`")
+    expected_value_per_customer: float = Field(ge=0)
+
+
 class SegmentInfo(_Frozen):
     segment_name: SegmentName
     description: str
@@ -127,6 +141,9 @@ class SegmentInfo(_Frozen):
         description="Customers carrying the name whose nearest cluster carries another",
     )
     unfilled: bool = Field(description="No cluster meets the name's centre rules")
+    value: SegmentValue | None = Field(
+        None, description="Expected purchases and value over the horizon"
+    )
 
 
 class OutlierInfo(_Frozen):
@@ -148,6 +165,59 @@ class StabilityInfo(_Frozen):
     runs: int = Field(ge=0)
 
 
+class BgNbdParams(_Frozen):
+    """Purchase rates ~ Gamma(r, rate alpha) per time unit; dropout after each
+    purchase ~ Beta(a, b)."""
+
+    r: float = Field(gt=0)
+    alpha: float = Field(gt=0)
+    a: float = Field(gt=0)
+    b: float = Field(gt=0)
+    log_likelihood: float
+
+
+class GammaGammaParams(_Frozen):
+    """Purchase values ~ Gamma(p, rate nu), nu ~ Gamma(q, rate v); v in money."""
+
+    p: float = Field(gt=0)
+    q: float = Field(gt=1)
+    v: float = Field(gt=0)
+    log_likelihood: float
+
+
+class CustomerValueModel(_Frozen):
+    """The fitted BG/NBD and Gamma-Gamma models (customer_value_model.json)."""
+
+    time_unit: Literal["day", "week"]
+    horizon: float = Field(ge=0, description="Horizon in time units")
+    horizon_days: float = Field(ge=0)
+    bg_nbd: BgNbdParams
+    gamma_gamma: GammaGammaParams
+    standard_errors: dict[str, dict[str, float | None]]
+    n_customers: int = Field(ge=1)
+    n_repeat_buyers: int = Field(ge=1)
+
+    @property
+    def unit_days(self) -> int:
+        return TIME_UNITS[self.time_unit]
+
+    def p_alive(
+        self, recency: np.ndarray, frequency: np.ndarray, tenure: np.ndarray
+    ) -> np.ndarray:
+        """P(still active at the as-of date) of customers with these features (days
+        and purchases) by the BG/NBD fit; nan where frequency is not whole."""
+        params = self.bg_nbd.model_dump(exclude={"log_likelihood"})
+        fit = BgNbdFit(
+            **params, standard_errors={}, log_likelihood=0, n_customers=self.n_customers
+        )
+        x = np.asarray(frequency, dtype=float) - 1
+        whole = x == np.round(x)
+        x = np.where(whole, x, 0)
+        t_x = np.where(x > 0, np.asarray(tenure) - recency, 0) / self.unit_days
+        alive = fit.p_alive(x, t_x, np.asarray(tenure, dtype=float) / self.unit_days)
+        return np.where(whole, alive, np.nan)
+
+
 class SegmentProfile(_Frozen):
     as_of: date = Field(description="The date recency and tenure are counted to")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
@@ -161,6 +231,9 @@ class SegmentProfile(_Frozen):
     segments: list[SegmentInfo] = Field(description="Every name, in segment order")
     outliers: OutlierInfo
     stability: StabilityInfo
+    customer_value: CustomerValueModel | None = Field(
+        None, description="The customer-value models the customer table is scored by"
+    )
 
     @model_validator(mode="after")
     def _one_cluster_per_label(self) -> SegmentProfile:

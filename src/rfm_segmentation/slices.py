@@ -18,6 +18,7 @@ from kedro.runner import SequentialRunner
 
 from .pipelines import (
     clustering,
+    customer_value,
     data_processing,
     feature_engineering,
     release,
@@ -31,6 +32,7 @@ PIPELINES = {
     "clustering": clustering.create_pipeline,
     "reporting": reporting.create_pipeline,
     "segment_history": segment_history.create_pipeline,
+    "customer_value": customer_value.create_pipeline,
     "release": release.create_pipeline,
 }
 

@@ -79,6 +79,13 @@ class SegmentAssignment(BaseModel):
     unchecked_rules: list[str] = Field(
         description="The segment's rules that could not be checked (no tenure given)"
     )
+    p_alive: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Probability the customer is still active (BG/NBD); null "
+        "without tenure, a whole frequency or the customer-value models",
+    )
 
 
 class SegmentResponse(SegmentAssignment):
@@ -91,6 +98,7 @@ class SegmentResponse(SegmentAssignment):
                     "name_reason": "cluster",
                     "outside_training_range": False,
                     "unchecked_rules": ["New Customers: first bought within 124 days"],
+                    "p_alive": None,
                     "strategy": "Build the habit: welcome series, ...",
                     "model_version": "2026-11-24T09.03.44.123Z",
                     "as_of": "2011-12-10",
@@ -170,6 +178,15 @@ class CustomerSegment(BaseModel):
     last_purchase: date
     is_outlier: bool = Field(
         description="A feature lies beyond the model's outlier bounds"
+    )
+    p_alive: float | None = Field(
+        None, description="Probability of still being active (BG/NBD)"
+    )
+    expected_purchases: float | None = Field(
+        None, description="Purchases expected over the customer-value horizon"
+    )
+    expected_value: float | None = Field(
+        None, description="Their expected value (Gamma-Gamma), undiscounted"
     )
 
 

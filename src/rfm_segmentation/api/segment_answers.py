@@ -17,8 +17,9 @@ from .schemas import CustomerRFM
 def assignments(
     customers: Sequence[CustomerRFM], release: Release
 ) -> list[dict[str, Any]]:
-    """Each customer's segment, cluster, reason, range flag and unchecked rules, in
-    order. Customers sent with a tenure are assigned with it, the others without."""
+    """Each customer's segment, cluster, reason, range flag, unchecked rules and
+    P(alive), in order. Customers sent with a tenure are assigned with it, the others
+    without (and have no P(alive): the model needs the tenure)."""
     rfm = np.array(
         [(c["recency"], c["frequency"], c["monetary"]) for c in customers], dtype=float
     )
@@ -38,6 +39,7 @@ def assignments(
                 done.reasons,
             )
     outside = segmenter.outside_training_range(rfm)
+    alive = _p_alive(rfm, tenure, known, release)
     return [
         {
             "segment_name": name,
@@ -45,16 +47,29 @@ def assignments(
             "name_reason": reason,
             "outside_training_range": out,
             "unchecked_rules": segmenter.unchecked(name, tenure_given=given),
+            "p_alive": None if np.isnan(p) else round(p, 4),
         }
-        for name, label, reason, out, given in zip(
+        for name, label, reason, out, given, p in zip(
             names.tolist(),
             labels.tolist(),
             reasons.tolist(),
             outside.tolist(),
             known.tolist(),
+            alive.tolist(),
             strict=True,
         )
     ]
+
+
+def _p_alive(
+    rfm: np.ndarray, tenure: np.ndarray, known: np.ndarray, release: Release
+) -> np.ndarray:
+    """P(alive) by the release's BG/NBD fit where tenure is given, else nan."""
+    alive = np.full(len(rfm), np.nan)
+    model = release.profile.customer_value
+    if model is not None and known.any():
+        alive[known] = model.p_alive(rfm[known, 0], rfm[known, 1], tenure[known])
+    return alive
 
 
 def segment_answer(customer: CustomerRFM, release: Release) -> dict[str, Any]:

@@ -1,6 +1,6 @@
-"""Model, profile, customer table, history, migrations and the report page, all
-from this run -> one release (staged, put in place when the run succeeds), and the
-customer table for people."""
+"""Model, profile, customer table (with customer value), history, migrations and
+the report page, all from this run -> one release (staged, put in place when the run
+succeeds), and the customer table for people."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -14,8 +14,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 publish_release,
                 inputs=[
                     "segmentation_model",
-                    "segment_profile",
-                    "customer_segments",
+                    "customer_value_profile",
+                    "customer_value_segments",
                     "segment_history",
                     "migration_tables",
                     "cleaning_report",
@@ -26,7 +26,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 export_customer_segments,
-                inputs=["customer_segments", "params:columns.customer_id"],
+                inputs=["customer_value_segments", "params:columns.customer_id"],
                 outputs="customer_segments_csv",
                 name="export_customer_segments",
             ),

@@ -13,7 +13,7 @@ from rfm_segmentation.model import (
     sample_rows,
     sampled_silhouette,
 )
-from rfm_segmentation.profile import SegmentProfile
+from rfm_segmentation.profile import SegmentInfo, SegmentProfile, SegmentValue
 
 
 def evaluate_k_range(
@@ -55,8 +55,9 @@ def evaluate_k_range(
 def summarise_segments(segment_profile: SegmentProfile) -> pd.DataFrame:
     """The profile's segments as a table: customers, share, mean and median R/F/M
     and tenure, revenue (total, share, per customer, in the profile's currency) and
-    outliers per segment; names without customers have zeros (``unfilled``: no
-    cluster meets the name's centre rules)."""
+    outliers per segment, and with the customer-value models their expectations
+    over the horizon (``p_alive_mean``, ``expected_*``); names without customers have zeros
+    (``unfilled``: no cluster meets the name's centre rules)."""
     rows = []
     for segment in segment_profile.segments:
         row = {
@@ -82,9 +83,19 @@ def summarise_segments(segment_profile: SegmentProfile) -> pd.DataFrame:
                 "outliers": segment.outliers,
                 "moved_in": segment.moved_in,
                 "unfilled": segment.unfilled,
+                **_value_columns(segment, segment_profile),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _value_columns(segment: SegmentInfo, profile: SegmentProfile) -> dict[str, Any]:
+    """The segment's customer value as columns, none without the models."""
+    if profile.customer_value is None:
+        return {}
+    fields = SegmentValue.model_fields
+    value = segment.value.model_dump() if segment.value else dict.fromkeys(fields, 0.0)
+    return {name: value[name] for name in fields}
 
 
 def stability_by_segment(

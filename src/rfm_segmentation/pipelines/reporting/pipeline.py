@@ -28,7 +28,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 summarise_segments,
-                inputs="segment_profile",
+                inputs="customer_value_profile",
                 outputs="segment_summary",
                 name="summarise_segments",
             ),

@@ -1,0 +1,376 @@
+"""Nodes of the customer_value pipeline.
+
+The transaction-level queries are narwhals (any engine): each customer's spend after
+their first purchase, and the purchases and spend of the holdout period. Repeat
+purchases, their timing and the observation time come from the RFM features
+(``frequency - 1``, ``tenure - recency``, ``tenure``), so the models count purchases
+exactly as ``frequency`` does. The models themselves are
+``rfm_segmentation.customer_value``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from rfm_segmentation.customer_value import (
+    BgNbdFit,
+    GammaGammaFit,
+    expected_value,
+    fit_bg_nbd,
+    fit_gamma_gamma,
+)
+from rfm_segmentation.frames import as_lazy, to_pandas
+from rfm_segmentation.model import FEATURES, segmenter_of
+from rfm_segmentation.pipelines.feature_engineering.nodes import (
+    aggregate_customer_activity,
+    compute_rfm_features,
+)
+from rfm_segmentation.profile import TIME_UNITS, SegmentNaming, SegmentProfile
+from rfm_segmentation.segments import segment_order
+
+DAY = timedelta(days=1)
+
+
+def fit_customer_value(
+    rfm_features: pd.DataFrame, clean_transactions: Any, customer_value: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Both models fitted on every customer's purchases up to the as-of date, and
+    each customer's ``p_alive``, ``expected_purchases`` and ``expected_value`` over
+    the next ``customer_value.horizon_days`` (in the data's currency, undiscounted).
+    Returns the customer table and the model report (customer_value_model)."""
+    unit = _unit_days(customer_value)
+    as_of = datetime.fromisoformat(str(rfm_features["as_of"].iloc[0]))
+    summary = customer_summary(
+        rfm_features, repeat_spend(clean_transactions, as_of + DAY), unit
+    )
+    bg_nbd, gamma_gamma = _fit(summary)
+    horizon = customer_value["horizon_days"] / unit
+    scores = _scores(bg_nbd, gamma_gamma, summary, horizon)
+    table = pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"],
+            "p_alive": scores["p_alive"].round(4),
+            "expected_purchases": scores["expected_purchases"].round(4),
+            "expected_value": scores["expected_value"].round(2),
+        }
+    )
+    return table, model_report(bg_nbd, gamma_gamma, customer_value)
+
+
+def value_segments(
+    customer_segments: pd.DataFrame,
+    segment_profile: SegmentProfile,
+    customer_value: pd.DataFrame,
+    customer_value_model: dict[str, Any],
+) -> tuple[pd.DataFrame, SegmentProfile]:
+    """The customer table with each customer's ``p_alive``, ``expected_purchases``
+    and ``expected_value``, and the profile with the fitted models and each
+    segment's value: mean ``p_alive``, expected purchases and value in total and per
+    customer (None for names without customers)."""
+    table = customer_segments.merge(
+        customer_value, on="customer_id", how="left", validate="one_to_one"
+    )
+    if missing := table["p_alive"].isna().sum():
+        raise ValueError(
+            f"{missing} customers of customer_segments are not in customer_value: "
+            "the two come from different runs"
+        )
+    grouped = table.groupby("segment_name")
+    sums = grouped[["expected_purchases", "expected_value"]].sum()
+    means = grouped[["p_alive", "expected_purchases", "expected_value"]].mean()
+    profile = segment_profile.model_dump()
+    for segment in profile["segments"]:
+        name = segment["segment_name"]
+        if name in sums.index:
+            segment["value"] = {
+                "p_alive_mean": round(float(means.at[name, "p_alive"]), 4),
+                "expected_purchases": round(
+                    float(sums.at[name, "expected_purchases"]), 2
+                ),
+                "expected_purchases_per_customer": round(
+                    float(means.at[name, "expected_purchases"]), 4
+                ),
+                "expected_value": round(float(sums.at[name, "expected_value"]), 2),
+                "expected_value_per_customer": round(
+                    float(means.at[name, "expected_value"]), 2
+                ),
+            }
+    profile["customer_value"] = customer_value_model
+    return table, SegmentProfile.model_validate(profile)
+
+
+def repeat_spend(clean_transactions: Any, before: datetime) -> pd.DataFrame:
+    """Per customer, the spend of the purchases after the first among the
+    transactions before ``before``. Purchases are counted as ``frequency`` counts
+    them; where several share the first timestamp, the first purchase's value is
+    their mean (what any order among them gives on average)."""
+    purchases = _purchases(as_lazy(clean_transactions).filter(_before(before)))
+    first_at = purchases.group_by("customer_id").agg(
+        nw.col("at").min().alias("first_at")
+    )
+    first_value = (
+        purchases.join(first_at, on="customer_id")
+        .filter(nw.col("at") == nw.col("first_at"))
+        .group_by("customer_id")
+        .agg(nw.col("value").mean().alias("first_value"))
+    )
+    spend = (
+        purchases.group_by("customer_id")
+        .agg(nw.col("value").sum().alias("spend"))
+        .join(first_value, on="customer_id")
+        .select(
+            "customer_id",
+            (nw.col("spend") - nw.col("first_value")).alias("repeat_spend"),
+        )
+    )
+    return to_pandas(spend)
+
+
+def customer_summary(
+    rfm: pd.DataFrame, repeat_spend: pd.DataFrame, unit_days: float
+) -> pd.DataFrame:
+    """The models' statistics per customer, times in units of ``unit_days`` days:
+    ``x`` repeat purchases (frequency - 1), ``t_x`` the last purchase's time since the
+    first (tenure - recency), ``T`` the time from the first purchase to the as-of date
+    (tenure) and ``m_x`` the mean repeat-purchase value (0 without repeat purchases)."""
+    table = rfm[["customer_id", "recency", "frequency", "tenure"]].merge(
+        repeat_spend, on="customer_id", how="left", validate="one_to_one"
+    )
+    if missing := table["repeat_spend"].isna().sum():
+        raise ValueError(
+            f"{missing} customers of rfm_features have no purchases in "
+            "clean_transactions up to the as-of date: the two come from different runs"
+        )
+    x = table["frequency"].to_numpy(dtype=float) - 1
+    tenure = table["tenure"].to_numpy(dtype=float)
+    spend = table["repeat_spend"].to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "customer_id": table["customer_id"],
+            "x": x,
+            "t_x": np.where(x > 0, tenure - table["recency"].to_numpy(), 0) / unit_days,
+            "T": tenure / unit_days,
+            "m_x": np.divide(spend, x, out=np.zeros_like(x), where=x > 0),
+        }
+    )
+
+
+def model_report(
+    bg_nbd: BgNbdFit, gamma_gamma: GammaGammaFit, customer_value: dict[str, Any]
+) -> dict[str, Any]:
+    """The fitted parameters (time unit ``customer_value.time_unit``; v in money),
+    log-likelihoods, standard errors (None where not identified), the horizon in
+    time units and in days, and how many customers each model was fitted on."""
+    unit = _unit_days(customer_value)
+    return {
+        "time_unit": customer_value["time_unit"],
+        "horizon": customer_value["horizon_days"] / unit,
+        "horizon_days": customer_value["horizon_days"],
+        "bg_nbd": {
+            "r": bg_nbd.r,
+            "alpha": bg_nbd.alpha,
+            "a": bg_nbd.a,
+            "b": bg_nbd.b,
+            "log_likelihood": bg_nbd.log_likelihood,
+        },
+        "gamma_gamma": {
+            "p": gamma_gamma.p,
+            "q": gamma_gamma.q,
+            "v": gamma_gamma.v,
+            "log_likelihood": gamma_gamma.log_likelihood,
+        },
+        "standard_errors": {
+            "bg_nbd": _finite(bg_nbd.standard_errors),
+            "gamma_gamma": _finite(gamma_gamma.standard_errors),
+        },
+        "n_customers": bg_nbd.n_customers,
+        "n_repeat_buyers": gamma_gamma.n_repeat_buyers,
+    }
+
+
+def backtest_customer_value(
+    clean_transactions: Any,
+    rfm_features: pd.DataFrame,
+    segmentation_model: Pipeline,
+    segment_naming: SegmentNaming,
+    customer_value: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The models refitted on the purchases before the cutoff, ``as_of -
+    holdout_days``, and each customer of that time with their segment then (the
+    run's model, as the segment history assigns it), their calibration repeat
+    purchases ``x``, and predicted and actual purchases and spend in the holdout
+    [cutoff, as_of). Returns that table and the calibration fit's report."""
+    unit = _unit_days(customer_value)
+    as_of = pd.Timestamp(rfm_features["as_of"].iloc[0])
+    cutoff = as_of - pd.Timedelta(days=customer_value["holdout_days"])
+    first = pd.to_datetime(rfm_features["first_purchase"]).min()
+    if cutoff <= first:
+        raise ValueError(
+            f"customer_value.holdout_days = {customer_value['holdout_days']} leaves no "
+            f"calibration period: the cutoff {cutoff.date()} is not after the first "
+            f"purchase ({first.date()})"
+        )
+    calibration = compute_rfm_features(
+        aggregate_customer_activity(
+            clean_transactions, (cutoff - pd.Timedelta(days=1)).date().isoformat()
+        ),
+        cutoff.date().isoformat(),
+    )
+    summary = customer_summary(
+        calibration, repeat_spend(clean_transactions, cutoff.to_pydatetime()), unit
+    )
+    bg_nbd, gamma_gamma = _fit(summary)
+    horizon = customer_value["holdout_days"] / unit
+    predicted = _scores(bg_nbd, gamma_gamma, summary, horizon)
+    segments = segmenter_of(segmentation_model, segment_naming).assign(
+        calibration[FEATURES].to_numpy(dtype=float),
+        calibration["tenure"].to_numpy(dtype=float),
+    )
+    actual = _holdout_activity(
+        clean_transactions, cutoff.to_pydatetime(), as_of.to_pydatetime()
+    )
+    table = pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"],
+            "segment_name": segments.names,
+            "x": summary["x"].astype("int64"),
+            "p_alive": predicted["p_alive"],
+            "predicted_purchases": predicted["expected_purchases"],
+            "predicted_value": predicted["expected_value"],
+        }
+    ).merge(actual, on="customer_id", how="left", validate="one_to_one")
+    table[["actual_purchases", "actual_value"]] = table[
+        ["actual_purchases", "actual_value"]
+    ].fillna(0)
+    report = {
+        "as_of": as_of.date().isoformat(),
+        "cutoff": cutoff.date().isoformat(),
+        "holdout_days": customer_value["holdout_days"],
+        "new_in_holdout": int(
+            (~actual["customer_id"].isin(table["customer_id"])).sum()
+        ),
+        "calibration": model_report(
+            bg_nbd,
+            gamma_gamma,
+            {**customer_value, "horizon_days": customer_value["holdout_days"]},
+        ),
+    }
+    return table.astype({"actual_purchases": "int64"}), report
+
+
+def summarise_backtest(
+    customer_value_holdout: pd.DataFrame, customer_value_calibration_fit: dict[str, Any]
+) -> dict[str, Any]:
+    """The backtest report: the calibration fit, and in total and per segment (at
+    the cutoff) the customers, predicted and actual holdout purchases and spend
+    (sums, per customer, mean absolute error per customer) and the segments' own
+    out-of-time behaviour: the share who bought again and revenue per customer."""
+    holdout = customer_value_holdout
+    by_segment = dict(tuple(holdout.groupby("segment_name", sort=False)))
+    return {
+        **customer_value_calibration_fit,
+        "total": _compared(holdout),
+        "segments": [
+            {"segment_name": name, **_compared(by_segment[name])}
+            for name in segment_order(by_segment)
+        ],
+    }
+
+
+def _compared(rows: pd.DataFrame) -> dict[str, Any]:
+    n = len(rows)
+    result: dict[str, Any] = {"customers": n}
+    for measure, digits in (("purchases", 4), ("value", 2)):
+        predicted = rows[f"predicted_{measure}"].to_numpy(dtype=float)
+        actual = rows[f"actual_{measure}"].to_numpy(dtype=float)
+        result[measure] = {
+            "predicted": round(float(predicted.sum()), digits),
+            "actual": round(float(actual.sum()), digits),
+            "predicted_per_customer": round(float(predicted.mean()), 4),
+            "actual_per_customer": round(float(actual.mean()), 4),
+            "mean_absolute_error": round(float(np.abs(predicted - actual).mean()), 4),
+        }
+    result["bought_again_share"] = round(
+        float((rows["actual_purchases"] > 0).mean()), 4
+    )
+    result["revenue_per_customer"] = round(float(rows["actual_value"].mean()), 2)
+    result["p_alive_mean"] = round(float(rows["p_alive"].mean()), 4)
+    return result
+
+
+def _fit(summary: pd.DataFrame) -> tuple[BgNbdFit, GammaGammaFit]:
+    return (
+        fit_bg_nbd(summary["x"], summary["t_x"], summary["T"]),
+        fit_gamma_gamma(summary["x"], summary["m_x"]),
+    )
+
+
+def _scores(
+    bg_nbd: BgNbdFit,
+    gamma_gamma: GammaGammaFit,
+    summary: pd.DataFrame,
+    horizon: float,
+) -> dict[str, np.ndarray]:
+    x, t_x, T, m_x = (summary[c].to_numpy() for c in ("x", "t_x", "T", "m_x"))
+    return {
+        "p_alive": bg_nbd.p_alive(x, t_x, T),
+        "expected_purchases": bg_nbd.expected_purchases(horizon, x, t_x, T),
+        "expected_value": expected_value(
+            bg_nbd, gamma_gamma, horizon, x=x, t_x=t_x, T=T, m_x=m_x
+        ),
+    }
+
+
+def _holdout_activity(
+    clean_transactions: Any, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """Per customer, the purchases and spend of the transactions in [start, end)."""
+    frame = as_lazy(clean_transactions).filter(
+        nw.col("invoiced_at") >= nw.lit(start), _before(end)
+    )
+    activity = (
+        _purchases(frame)
+        .group_by("customer_id")
+        .agg(
+            nw.len().alias("actual_purchases"),
+            nw.col("value").sum().alias("actual_value"),
+        )
+    )
+    return to_pandas(activity)
+
+
+def _purchases(frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """One row per purchase (a distinct invoice, or purchase day without an invoice
+    column): customer, time of its first line and value."""
+    purchase = "invoice_id"
+    if purchase not in frame.collect_schema().names():
+        purchase = "purchase_day"
+        frame = frame.with_columns(purchase_day=nw.col("invoiced_at").dt.truncate("1d"))
+    return frame.group_by("customer_id", purchase).agg(
+        nw.col("invoiced_at").min().alias("at"),
+        nw.col("line_amount").sum().alias("value"),
+    )
+
+
+def _before(moment: datetime) -> nw.Expr:
+    return nw.col("invoiced_at") < nw.lit(moment)
+
+
+def _unit_days(customer_value: dict[str, Any]) -> int:
+    unit = customer_value["time_unit"]
+    if unit not in TIME_UNITS:
+        raise ValueError(
+            f"customer_value.time_unit must be one of {', '.join(TIME_UNITS)}, "
+            f"got {unit!r}"
+        )
+    return TIME_UNITS[unit]
+
+
+def _finite(values: dict[str, float]) -> dict[str, float | None]:
+    return {k: (v if np.isfinite(v) else None) for k, v in values.items()}
