@@ -5,16 +5,37 @@ import plotly.graph_objects as go
 import pytest
 from matplotlib.figure import Figure
 
+from rfm_segmentation.catalog import load_catalog
 from rfm_segmentation.pipelines.reporting import figures
 from rfm_segmentation.pipelines.reporting.nodes import (
     evaluate_k_range,
+    export_audiences,
     summarise_segments,
 )
 from rfm_segmentation.profile import SegmentProfile
-from rfm_segmentation.segments import RETURNING, SEGMENT_NAMES, segment_order
+from rfm_segmentation.segments import (
+    RETURNING,
+    SEGMENT_NAMES,
+    base_segment,
+    segment_order,
+    segment_slug,
+)
 from rfm_segmentation.slices import pipeline_of, run_slice
 
-from ...support import four_groups
+from ...support import four_groups, source_id
+
+AUDIENCE_COLUMNS = [
+    "segment",
+    "strategy",
+    "as_of",
+    "first_purchase",
+    "last_purchase",
+    "recency",
+    "frequency",
+    "monetary",
+    "revenue",
+    "currency",
+]
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +139,41 @@ def test_figures_come_as_plotly_and_matplotlib(
     assert plotly_figure.data
     assert isinstance(figure, Figure)
     assert figure.axes
+
+
+def test_audiences_are_one_csv_per_segment_with_ids_as_in_the_source(
+    customer_segments, profile, params, project_factory
+):
+    """Saved through the project's catalog entry: every name of the profile has a
+    file (one without customers its header only), ids keep their leading zeros, the
+    id column is named as in the source, carried columns follow it."""
+    segments = customer_segments.assign(
+        customer_id=[f"00{i}" for i in range(len(customer_segments))],
+        Email=[f"c{i}@example.com" for i in range(len(customer_segments))],
+    )
+    columns = {**params["columns"], "passthrough": ["Email"]}
+    audiences = export_audiences(segments, profile, columns)
+    assert list(audiences) == [segment_slug(n) for n in profile.segment_names]
+    empty = [s.segment_name for s in profile.segments if not s.customers]
+    assert empty  # four behaviour groups leave a name without customers
+    project = project_factory()
+    catalog = load_catalog(project, names=["audiences"])
+    catalog.save("audiences", audiences)
+    folder = project / "data/08_reporting/audiences"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{segment_slug(n)}.csv" for n in profile.segment_names
+    )
+    for segment in profile.segments:
+        path = folder / f"{segment_slug(segment.segment_name)}.csv"
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert list(table.columns) == [source_id(), "Email", *AUDIENCE_COLUMNS]
+        assert len(table) == segment.customers
+        members = segments[segments["segment_name"] == segment.segment_name]
+        assert table[source_id()].tolist() == members["customer_id"].tolist()
+        assert set(table["segment"]) <= {segment.segment_name}
+        assert set(table["strategy"]) <= {base_segment(segment.segment_name).strategy}
+        assert set(table["currency"]) <= {"GBP"}
+        assert table["revenue"].tolist() == table["monetary"].tolist()
+    assert (folder / f"{segment_slug(empty[0])}.csv").read_text().strip() == ",".join(
+        [source_id(), "Email", *AUDIENCE_COLUMNS]
+    )

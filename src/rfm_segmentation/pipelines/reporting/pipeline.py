@@ -3,7 +3,7 @@
 from kedro.pipeline import Node, Pipeline
 
 from . import figures
-from .nodes import evaluate_k_range, summarise_segments
+from .nodes import evaluate_k_range, export_audiences, summarise_segments
 
 _FIGURES = {
     "segment_sizes": (figures.segment_sizes, "segment_summary"),
@@ -29,6 +29,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs="segment_profile",
                 outputs="segment_summary",
                 name="summarise_segments",
+            ),
+            Node(
+                export_audiences,
+                inputs=["customer_segments", "segment_profile", "params:columns"],
+                outputs="audiences",
+                name="export_audiences",
             ),
             *(
                 Node(
