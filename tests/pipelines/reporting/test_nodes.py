@@ -100,7 +100,7 @@ def test_an_unfilled_name_has_an_empty_row_and_is_named_in_the_sizes_figure(prof
     assert summary.set_index("segment_name").loc["New Customers", "unfilled"]
     plotly_figure, figure = figures.segment_sizes(summary)
     assert "unfilled: New Customers" in plotly_figure.layout.title.text
-    assert "unfilled: New Customers" in figure.axes[0].get_title()
+    assert "unfilled: New Customers" in figure.get_suptitle()
 
 
 def test_the_stability_figure_names_segments_and_the_overall_index(
@@ -133,8 +133,12 @@ def test_k_range_reports_inertia_and_sampled_silhouette(customer_segments, param
 def test_figures_come_as_plotly_and_matplotlib(
     customer_segments, profile, plot, source
 ):
-    data = summarise_segments(profile) if source == "summary" else customer_segments
-    plotly_figure, figure = plot(data)
+    if source == "summary":
+        plotly_figure, figure = plot(summarise_segments(profile))
+    elif plot is figures.snake_plot:
+        plotly_figure, figure = plot(customer_segments)
+    else:
+        plotly_figure, figure = plot(customer_segments, "GBP")
     assert isinstance(plotly_figure, go.Figure)
     assert plotly_figure.data
     assert isinstance(figure, Figure)
@@ -177,3 +181,21 @@ def test_audiences_are_one_csv_per_segment_with_ids_as_in_the_source(
     assert (folder / f"{segment_slug(empty[0])}.csv").read_text().strip() == ",".join(
         [source_id(), "Email", *AUDIENCE_COLUMNS]
     )
+
+
+def test_figures_carry_counts_the_currency_and_the_k_in_use(profile, customer_segments):
+    summary = summarise_segments(profile)
+    _, sizes = figures.segment_sizes(summary)
+    texts = [t.get_text() for ax in sizes.axes for t in ax.texts]
+    champions = summary.set_index("segment_name").loc["Champions"]
+    assert f"{champions['customers']:,} ({champions['share']:.0%})" in texts
+    assert any(t.startswith("GBP ") for t in texts)
+    assert sizes.axes[1].get_ylabel() == "revenue (GBP)"
+    plotly_box, box = figures.rfm_distributions(customer_segments, "EUR")
+    assert "EUR" in box.axes[2].get_ylabel()
+    assert all(len(trace.q1) == 1 for trace in plotly_box.data)  # no per-point data
+    k_table = pd.DataFrame(
+        {"k": [2, 3, 4], "inertia": [3.0, 2.0, 1.0], "silhouette": [0.43, 0.4, 0.33]}
+    )
+    _, k_figure = figures.k_selection_curves(k_table, 4)
+    assert "prefers k = 2 (0.43 against 0.33 at k = 4)" in k_figure.get_suptitle()

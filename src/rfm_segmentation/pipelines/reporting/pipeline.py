@@ -7,10 +7,19 @@ from .nodes import evaluate_k_range, export_audiences, summarise_segments
 
 _FIGURES = {
     "segment_sizes": (figures.segment_sizes, "segment_summary"),
-    "rfm_distributions": (figures.rfm_distributions, "customer_segments"),
-    "customer_scatter": (figures.customer_scatter, "customer_segments"),
+    "rfm_distributions": (
+        figures.rfm_distributions,
+        ["customer_segments", "params:currency"],
+    ),
+    "customer_scatter": (
+        figures.customer_scatter,
+        ["customer_segments", "params:currency"],
+    ),
     "snake_plot": (figures.snake_plot, "customer_segments"),
-    "k_selection_curves": (figures.k_selection_curves, "k_selection"),
+    "k_selection_curves": (
+        figures.k_selection_curves,
+        ["k_selection", "params:clustering.n_clusters"],
+    ),
     "stability": (figures.stability, ["segment_stability", "segment_profile"]),
 }
 
