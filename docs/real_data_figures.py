@@ -12,7 +12,15 @@ from pathlib import Path
 from tests.support import REAL_DATA, make_project, run_kedro
 
 DOCS = Path(__file__).resolve().parent
-FIGURES = ("migration_sankey.png", "segment_sizes_over_time.png", "stability.png")
+FIGURES = (
+    "migration_sankey.png",
+    "segment_sizes_over_time.png",
+    "stability.png",
+    "segment_sizes.png",
+    "rfm_distributions.png",
+    "snake_plot.png",
+    "k_selection_curves.png",
+)
 TABLES = ("migration_highlights.csv",)
 
 
