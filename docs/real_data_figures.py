@@ -18,6 +18,10 @@ FIGURES = (
     "segment_sizes_over_time.png",
     "stability.png",
     "customer_value_calibration.png",
+    "segment_sizes.png",
+    "rfm_distributions.png",
+    "snake_plot.png",
+    "k_selection_curves.png",
 )
 TABLES = (
     "migration_highlights.csv",

@@ -17,6 +17,7 @@ from rfm_segmentation.segments import (
     SEGMENT_NAMES,
     base_segment,
     segment_order,
+    segment_slug,
 )
 
 from .support import RELEASES, newest_release, read_segments, run_kedro, source_id
@@ -64,6 +65,7 @@ def test_full_run_segments_each_clean_customer_once_into_four_segments(trained_p
     )
     assert list(segments.columns) == [
         SOURCE_ID,
+        "Country",  # columns.passthrough
         "recency",
         "frequency",
         "monetary",
@@ -126,6 +128,41 @@ def test_a_run_publishes_one_verified_release_with_the_customer_table(trained_pr
     assert manifest["input"]["path"].endswith("data/01_raw/online_retail.csv")
     assert manifest["as_of"] == manifest["snapshots"][-1] == people["as_of"].iloc[0]
     assert manifest["rows"]["customers"] == len(people)
+
+
+def test_a_run_writes_an_audience_per_segment_and_the_movers_of_each_highlight(
+    trained_project,
+):
+    reporting = trained_project / "data/08_reporting"
+    release = newest_release(trained_project)
+    people = read_segments(trained_project)
+    names = release.profile.segment_names
+    assert {p.name for p in (reporting / "audiences").iterdir()} == {
+        f"{segment_slug(name)}.csv" for name in names
+    }
+    for name in names:
+        audience = pd.read_csv(
+            reporting / "audiences" / f"{segment_slug(name)}.csv",
+            dtype={SOURCE_ID: str},
+            keep_default_na=False,
+        )
+        assert list(audience.columns[:3]) == [SOURCE_ID, "Country", "segment"]
+        members = people[people["segment_name"] == name]
+        assert audience[SOURCE_ID].tolist() == members[SOURCE_ID].tolist()
+        assert audience["Country"].tolist() == members["Country"].tolist()
+    highlights = pd.read_csv(reporting / "migration_highlights.csv")
+    assert len(highlights) and highlights["movers_file"].str.startswith("movers/").all()
+    history = release.history
+    for flow in highlights.to_dict("records"):
+        movers = pd.read_csv(reporting / flow["movers_file"], dtype={SOURCE_ID: str})
+        assert len(movers) == flow["customers"]
+        start, end = history.snapshot(flow["from"]), history.snapshot(flow["to"])
+        for customer_id in movers[SOURCE_ID].head(5):
+            position = release.position(customer_id)
+            codes = history.codes[[start, end], position]
+            assert [
+                history.segment_names[c] if c >= 0 else "entered" for c in codes
+            ] == [flow["from_segment"], flow["to_segment"]]
 
 
 @pytest.mark.parametrize("pipeline", RERUN_ALONE)

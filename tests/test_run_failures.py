@@ -11,7 +11,7 @@ import pytest
 from .support import kedro_run, read_segments, run_kedro, source_id
 
 SOURCE_ID = source_id()
-HEADER = f"InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,{SOURCE_ID}\n"
+HEADER = f"InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,{SOURCE_ID},Country\n"
 
 
 def write(project: Path, name: str, text: str) -> Path:
@@ -112,7 +112,7 @@ def test_data_that_cannot_be_segmented_gets_one_sentence(
     project_factory, rows, message
 ):
     project = project_factory()
-    path = write(project, "small.csv", HEADER + rows)
+    path = write(project, "small.csv", HEADER + rows.replace("\n", ",EIRE\n"))
     fails_with(project, message, raw_transactions_path=str(path))
 
 

@@ -215,6 +215,12 @@ def segment_order(segment_names: Iterable[str]) -> list[str]:
     )
 
 
+def segment_slug(segment_name: str) -> str:
+    """The name as a file name: ``"At-Risk"`` -> ``at_risk``, ``"Champions 2"`` ->
+    ``champions_2`` (``entered`` stays ``entered``)."""
+    return re.sub(r"[^a-z0-9]+", "_", segment_name.lower()).strip("_")
+
+
 def segment_colour(segment_name: str) -> str:
     """The segment's colour, tinted towards white for each number after the first."""
     segment, number = _parse(segment_name)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rfm_segmentation.api.model_store import NO_MODEL_HINT
@@ -118,6 +120,8 @@ def test_openapi_docs_carry_the_readme_example(client):
         "/api/v1/model",
         "/api/v1/model/reload",
         "/api/v1/customers/{customer_id}",
+        "/api/v1/segments/{name}/customers",
+        "/api/v1/migrations/customers",
         "/health",
         "/ready",
     } <= paths
@@ -433,3 +437,109 @@ def test_a_release_without_a_report_says_how_to_publish_one(
         f"Release {version} has no report page: run `kedro run` to publish a "
         "release with one."
     )
+
+
+def test_a_segments_customers_come_a_page_at_a_time_in_id_order(
+    client, trained_project
+):
+    people = read_segments(trained_project)
+    members = people[people["segment_name"] == "At-Risk"]
+    expected = sorted(members[SOURCE_ID])
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        body = client.get("/api/v1/segments/At-Risk/customers", params=params).json()
+        assert body["segment_name"] == "At-Risk"
+        assert body["customers"] == len(expected)
+        assert len(body["items"]) <= 100
+        seen += [item["customer_id"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
+    assert pages == -(-len(expected) // 100)
+    first = client.get("/api/v1/segments/at_risk/customers", params={"limit": 1})
+    (item,) = first.json()["items"]
+    row = members.set_index(SOURCE_ID).loc[item["customer_id"]]
+    assert item["Country"] == row["Country"]  # the carried column
+    assert item["segment_name"] == "At-Risk"
+    assert item["monetary"] == pytest.approx(row["monetary"])
+
+
+def test_format_csv_streams_a_segments_whole_list(client, trained_project):
+    people = read_segments(trained_project)
+    response = client.get(
+        "/api/v1/segments/champions/customers", params={"format": "csv"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="champions.csv"' in response.headers["content-disposition"]
+    table = pd.read_csv(io.StringIO(response.text), dtype={"customer_id": str})
+    members = people[people["segment_name"] == "Champions"]
+    assert table["customer_id"].tolist() == sorted(members[SOURCE_ID])
+    assert {"Country", "segment_name", "monetary", "last_purchase"} <= set(table)
+    assert set(table["segment_name"]) == {"Champions"}
+
+
+def test_an_unknown_segment_is_a_404_naming_the_known_ones(client):
+    for path in (
+        "/api/v1/segments/VIPs/customers",
+        "/api/v1/migrations/customers?from_segment=VIPs&to_segment=At-Risk",
+        "/api/v1/migrations/customers?from_segment=At-Risk&to_segment=entered",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Champions, At-Risk" in response.json()["detail"]
+    too_many = client.get("/api/v1/segments/At-Risk/customers", params={"limit": 0})
+    assert too_many.status_code == 422
+
+
+def test_movers_are_the_ids_behind_each_migration_count(client):
+    release = client.app.state.store.current
+    snapshots = list(release.history.snapshots)
+    counts = {
+        (t["from_segment"], t["to_segment"]): t["customers"]
+        for t in client.get("/api/v1/migrations").json()["transitions"]
+    }
+    (source, target), count = max(counts.items(), key=lambda item: item[1])
+    body = client.get(
+        "/api/v1/migrations/customers",
+        params={"from_segment": source, "to_segment": target},
+    ).json()
+    assert [body["from"], body["to"]] == snapshots[-2:]
+    assert (body["from_segment"], body["to_segment"]) == (source, target)
+    assert body["customers"] == len(body["customer_ids"]) == count
+    assert body["customer_ids"] == sorted(body["customer_ids"])
+    for customer_id in body["customer_ids"][:5]:
+        history = client.get(f"/api/v1/customers/{customer_id}/history").json()
+        by_date = {p["snapshot"]: p["segment_name"] for p in history["snapshots"]}
+        assert by_date.get(snapshots[-2], "entered") == source
+        assert by_date[snapshots[-1]] == target
+    entered = client.get(
+        "/api/v1/migrations/customers",
+        params={
+            "from_segment": "entered",
+            "to_segment": "new_customers",
+            "from": snapshots[0],
+        },
+    ).json()
+    assert entered["from"] == snapshots[0]
+    assert entered["customers"] > 0
+
+
+def test_the_customer_lists_follow_the_api_key_rule(client_for, trained_project):
+    client = client_for(trained_project, api_key="s3cret")
+    for path in (
+        "/api/v1/segments/At-Risk/customers",
+        "/api/v1/segments/At-Risk/customers?format=csv",
+        "/api/v1/migrations/customers?from_segment=At-Risk&to_segment=Champions",
+    ):
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers={"X-API-Key": "guess"}).status_code == 401
+        assert client.get(path, headers={"X-API-Key": "s3cret"}).status_code == 200
+
+
+def test_answers_carry_the_currency(client):
+    assert client.get("/api/v1/segments").json()["currency"] == "GBP"
+    assert client.get("/api/v1/model").json()["currency"] == "GBP"

@@ -7,14 +7,16 @@ Every handler answers with ``json_response`` and every error is an HTTPException
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from rfm_segmentation.history import ENTERED
 from rfm_segmentation.release import Release
+from rfm_segmentation.segments import segment_slug
 
 from .bodies import BATCH, CUSTOMER, json_body, read_batch, read_customer
 from .dependencies import CurrentRelease, Store
@@ -26,12 +28,15 @@ from .schemas import (
     ErrorResponse,
     MigrationsResponse,
     ModelInfo,
+    MoversResponse,
+    SegmentCustomers,
     SegmentResponse,
     SegmentsResponse,
     Status,
     ValidationErrorResponse,
 )
 from .segment_answers import assignments, segment_answer
+from .segment_lists import csv_chunks, page, segment_code, segment_positions
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -122,6 +127,54 @@ async def segments(release: CurrentRelease) -> Response:
     )
 
 
+PAGE_MAX = 10_000
+CSV_ANSWER = {"content": {"text/csv": {}}, "description": "JSON, or with format=csv"}
+
+
+@api_router.get(
+    "/segments/{name}/customers",
+    response_model=SegmentCustomers,
+    responses={200: CSV_ANSWER, 404: _error("Unknown segment")},
+)
+async def segment_customers(
+    name: str,
+    release: CurrentRelease,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX, description="Rows a page")] = 1000,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=128, description="The previous page's `next_cursor`"),
+    ] = None,
+    output: Annotated[
+        Literal["json", "csv"],
+        Query(alias="format", description="csv: the whole list, streamed"),
+    ] = "json",
+) -> Response:
+    """A segment's customers at the as-of date (by name, e.g. `At-Risk`, or file
+    name, `at_risk`): their rows of the customer table, with the shop's carried
+    columns, in customer id order, a page at a time; `format=csv` streams them all."""
+    code = segment_code(release, name)
+    segment_name = release.profile.segment_names[code]
+    positions = segment_positions(release, code)
+    if output == "csv":
+        filename = f"{segment_slug(segment_name)}.csv"
+        return StreamingResponse(
+            csv_chunks(release, positions),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    rows, next_cursor = page(release, positions, cursor, limit)
+    return json_response(
+        {
+            "model_version": release.version,
+            "as_of": release.profile.as_of,
+            "segment_name": segment_name,
+            "customers": len(positions),
+            "next_cursor": next_cursor,
+            "items": rows,
+        }
+    )
+
+
 @api_router.get(
     "/customers/{customer_id}",
     response_model=CustomerSegment,
@@ -191,6 +244,49 @@ async def migrations(
             "to": to,
             "snapshots": list(release.history.snapshots),
             "transitions": rows.drop(columns=["from", "to"]).to_dict("records"),
+        }
+    )
+
+
+@api_router.get(
+    "/migrations/customers",
+    response_model=MoversResponse,
+    responses={404: _error("Unknown segment, or not a snapshot date")},
+)
+async def migration_customers(
+    release: CurrentRelease,
+    from_segment: Annotated[
+        str, Query(description=f"A segment, or `{ENTERED}` (new since `from`)")
+    ],
+    to_segment: Annotated[str, Query(description="A segment")],
+    start: Annotated[
+        date | None,
+        Query(alias="from", description="A snapshot (default: the one before `to`)"),
+    ] = None,
+    end: Annotated[
+        date | None,
+        Query(alias="to", description="A later snapshot (default: the last)"),
+    ] = None,
+) -> Response:
+    """The ids of the customers in `from_segment` at `from` and in `to_segment` at
+    `to`, in id order."""
+    begin, to = snapshot_pair(release, start, end)
+    source = segment_code(release, from_segment, entered=True)
+    target = segment_code(release, to_segment)
+    history = release.history
+    positions = history.movers(
+        history.snapshot(begin), history.snapshot(to), source, target
+    )
+    names = release.profile.segment_names
+    return json_response(
+        {
+            "model_version": release.version,
+            "from": begin,
+            "to": to,
+            "from_segment": ENTERED if source is None else names[source],
+            "to_segment": names[target],
+            "customers": len(positions),
+            "customer_ids": release.rows_at(positions)["customer_id"].to_pylist(),
         }
     )
 

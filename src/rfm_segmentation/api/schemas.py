@@ -190,6 +190,45 @@ class CustomerSegment(BaseModel):
     )
 
 
+class SegmentCustomers(BaseModel):
+    """A page of a segment's customers, in customer id order."""
+
+    model_version: str
+    as_of: date
+    segment_name: str
+    customers: int = Field(description="Customers in the segment (every page)")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last"
+    )
+    items: list[CustomerSegment]
+
+
+class MoversResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_version": "2026-11-24T09.03.44.123Z",
+                    "from": "2011-11-01",
+                    "to": "2011-12-10",
+                    "from_segment": "Champions",
+                    "to_segment": "At-Risk",
+                    "customers": 2,
+                    "customer_ids": ["12347", "17850"],
+                }
+            ]
+        }
+    )
+
+    model_version: str
+    from_: date = Field(alias="from")
+    to: date
+    from_segment: str = Field(description="A segment, or `entered`")
+    to_segment: str
+    customers: int
+    customer_ids: list[str] = Field(description="In customer id order")
+
+
 class HistoryPoint(BaseModel):
     snapshot: date = Field(description="Counts the purchases before this date")
     recency: int

@@ -37,7 +37,7 @@ def uci_rows(*rows: tuple) -> pl.DataFrame:
         [tuple(None if v is None else str(v) for v in row) for row in rows],
         schema=dict.fromkeys(columns, pl.String),
         orient="row",
-    )
+    ).with_columns(Country=pl.lit("United Kingdom"))  # the default passthrough
 
 
 def process(
@@ -199,3 +199,31 @@ def test_pandas_and_polars_give_equal_results(small_transactions, params):
     pandas_clean, pandas_report = process(ENGINES["pandas"](text), params)
     assert polars_report == pandas_report
     pd.testing.assert_frame_equal(polars_clean, pandas_clean, check_dtype=False)
+
+
+def test_passthrough_columns_are_kept_as_text_under_their_own_names(engine, params):
+    raw = uci_rows(("1", "A", 1, "2011-01-01 10:00:00", 1.0, "1")).with_columns(
+        Email=pl.lit("a@example.com")
+    )
+    columns = {**params["columns"], "passthrough": ["Country", "Email"]}
+    clean, _ = process(engine(raw), params, columns=columns)
+    assert clean[["Country", "Email"]].values.tolist() == [
+        ["United Kingdom", "a@example.com"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("passthrough", "expected"),
+    [
+        (["Email"], "'Email' (`columns.passthrough`)"),
+        (["recency"], "not the customer id nor a name the pipelines use"),
+        ([SOURCE_ID], "not the customer id"),
+        (["Country", "Country"], "each column once"),
+        ([3], "must list column names"),
+    ],
+)
+def test_passthrough_columns_must_exist_and_not_clash(params, passthrough, expected):
+    raw = uci_rows(("1", "A", 1, "2011-01-01 10:00:00", 1.0, "1"))
+    columns = {**params["columns"], "passthrough": passthrough}
+    with pytest.raises(TransactionSchemaError, match=re.escape(expected)):
+        validate_transactions(raw.lazy(), columns, params["timestamp_format"])

@@ -20,12 +20,15 @@ def clean_frame(rows: list[tuple[str, str, str, float]]) -> pl.LazyFrame:
     )
 
 
-def rfm(clean, snapshot_date=None) -> pd.DataFrame:
+def rfm(clean, snapshot_date=None, passthrough=()) -> pd.DataFrame:
     """The feature_engineering pipeline on clean transactions, indexed by customer."""
     outputs = run_slice(
         pipeline_of("feature_engineering"),
         {"clean_transactions": clean},
-        {"rfm": {"snapshot_date": snapshot_date}},
+        {
+            "rfm": {"snapshot_date": snapshot_date},
+            "columns": {"customer_id": "CustomerID", "passthrough": list(passthrough)},
+        },
     )
     return outputs["rfm_features"].set_index("customer_id")
 
@@ -90,3 +93,13 @@ def test_pandas_and_polars_give_equal_features(small_transactions, params):
     from_pandas = features(text.to_pandas())
     assert len(from_polars) > 100
     pd.testing.assert_frame_equal(from_polars, from_pandas, check_dtype=False)
+
+
+def test_passthrough_columns_carry_the_latest_purchases_value_after_the_id():
+    clean = clean_frame(ROWS).with_columns(
+        Country=pl.Series(["France", "France", "Spain", None, "EIRE"])
+    )
+    features = rfm(clean, passthrough=["Country"])
+    assert features.columns[0] == "Country"
+    assert features.loc[["a", "c"], "Country"].tolist() == ["Spain", "EIRE"]
+    assert pd.isna(features.loc["b", "Country"])  # missing on its latest purchase

@@ -21,6 +21,7 @@ from .schema import (
     PARAMETERS_FILE,
     ColumnRoles,
     TransactionSchemaError,
+    passthrough_columns,
     raise_unparseable,
     require_columns,
     typed_columns,
@@ -29,24 +30,28 @@ from .schema import (
 
 
 def validate_transactions(
-    raw_transactions: Any, columns: Mapping[str, str | None], timestamp_format: str
+    raw_transactions: Any, columns: Mapping[str, Any], timestamp_format: str
 ) -> Any:
     """Check the mapped columns exist and parse them to typed, role-named columns.
 
     The result has one column per mapped role plus ``line_amount`` (quantity x unit
-    price where the file has no amount column). On lazy engines parsing happens when
+    price where the file has no amount column), and the ``columns.passthrough``
+    columns as text under their own names. On lazy engines parsing happens when
     the data is first evaluated, in ``clean_transactions``.
     """
     roles = ColumnRoles.from_params(columns)
+    carried = passthrough_columns(columns)
     frame = as_lazy(raw_transactions)
     try:
         schema = frame.collect_schema()
     except Exception as error:  # an empty or unreadable file, by engine
         raise TransactionSchemaError(unreadable(error)) from error
-    require_columns(schema.names(), roles, "raw_transactions")
+    require_columns(schema.names(), roles, "raw_transactions", carried)
     parsed = typed_columns(schema, roles, timestamp_format)
     try:
-        typed = frame.select(*parsed.values())
+        typed = frame.select(
+            *parsed.values(), *(nw.col(name).cast(nw.String) for name in carried)
+        )
     except Exception as error:  # eager engines parse here
         raise_unparseable(frame, parsed, roles, timestamp_format, error)
     if not roles.line_amount:

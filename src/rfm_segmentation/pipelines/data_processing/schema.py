@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -11,6 +11,40 @@ import narwhals as nw
 PARAMETERS_FILE = "conf/base/parameters_data_processing.yml"
 NUMERIC_ROLES = ("quantity", "unit_price", "line_amount")
 TEXT_ROLES = ("customer_id", "invoice_id", "stock_code")  # never fail to parse
+PASSTHROUGH = "passthrough"  # the `columns` key listing source columns carried along
+# Names the pipelines give their own columns: a carried column may not take one.
+RESERVED_NAMES = frozenset(
+    {
+        "line_amount",
+        "purchase_day",
+        "period",
+        "first_purchase_at",
+        "last_purchase_at",
+        "recency",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_score",
+        "cluster_label",
+        "segment",
+        "segment_name",
+        "name_reason",
+        "strategy",
+        "tenure",
+        "as_of",
+        "first_purchase",
+        "last_purchase",
+        "revenue",
+        "currency",
+        "is_outlier",
+        "from",
+        "to",
+        "from_segment",
+        "to_segment",
+    }
+)
 
 
 class TransactionSchemaError(ValueError):
@@ -34,13 +68,14 @@ class ColumnRoles:
     stock_code: str | None = None
 
     @classmethod
-    def from_params(cls, columns: Mapping[str, str | None]) -> ColumnRoles:
+    def from_params(cls, columns: Mapping[str, Any]) -> ColumnRoles:
         known = {field.name for field in fields(cls)}
+        columns = {k: v for k, v in columns.items() if k != PASSTHROUGH}
         unknown = sorted(set(columns) - known)
         if unknown:
             raise TransactionSchemaError(
                 f"Unknown column role(s) {unknown} in `columns` ({PARAMETERS_FILE}); "
-                f"known roles: {sorted(known)}"
+                f"known roles: {sorted(known)} (and `{PASSTHROUGH}`: columns to carry)"
             )
         missing = [
             role for role in ("customer_id", "invoiced_at") if not columns.get(role)
@@ -61,6 +96,30 @@ class ColumnRoles:
         return {
             f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)
         }
+
+
+def passthrough_columns(columns: Mapping[str, Any]) -> list[str]:
+    """The source columns ``columns.passthrough`` carries per customer (one name
+    or a list; none when unset), checked not to clash with the pipelines' own."""
+    listed = columns.get(PASSTHROUGH) or []
+    names = [listed] if isinstance(listed, str) else list(listed)
+    where = f"`columns.{PASSTHROUGH}` ({PARAMETERS_FILE})"
+    if not all(isinstance(name, str) and name for name in names):
+        raise TransactionSchemaError(f"{where} must list column names, got {listed!r}")
+    clashes = [
+        name
+        for name in names
+        if name in RESERVED_NAMES
+        or name in {f.name for f in fields(ColumnRoles)}
+        or name == columns.get("customer_id")
+    ]
+    if clashes or len(set(names)) < len(names):
+        raise TransactionSchemaError(
+            f"{where} lists {clashes or names}: each column once, and not the "
+            "customer id nor a name the pipelines use for their own columns "
+            f"({', '.join(sorted(RESERVED_NAMES))}); rename it in your file."
+        )
+    return names
 
 
 def typed_columns(
@@ -107,20 +166,24 @@ def _timestamp(expr: nw.Expr, dtype: nw.dtypes.DType, timestamp_format: str) -> 
     return expr.cast(nw.String).str.strip_chars().str.to_datetime(timestamp_format)
 
 
-def require_columns(available: list[str], roles: ColumnRoles, dataset: str) -> None:
-    """Fail naming every mapped column the data lacks, and what it has instead."""
-    missing = {
-        role: source
-        for role, source in roles.mapped().items()
-        if source not in available
-    }
+def require_columns(
+    available: list[str],
+    roles: ColumnRoles,
+    dataset: str,
+    carried: Sequence[str] = (),
+) -> None:
+    """Fail naming every mapped or carried column the data lacks, and what it has
+    instead."""
+    wanted = [(source, f"role `{role}`") for role, source in roles.mapped().items()] + [
+        (name, f"`columns.{PASSTHROUGH}`") for name in carried
+    ]
+    missing = [(source, why) for source, why in wanted if source not in available]
     if missing:
-        listed = ", ".join(
-            f"{source!r} (role `{role}`)" for role, source in missing.items()
-        )
+        listed = ", ".join(f"{source!r} ({why})" for source, why in missing)
         raise TransactionSchemaError(
             f"{dataset} is missing required column(s) {listed}. Available columns: "
-            f"{available}. Map your file's columns under `columns` in {PARAMETERS_FILE}."
+            f"{available}. Map your file's columns under `columns` in {PARAMETERS_FILE}"
+            + (f" (`{PASSTHROUGH}: []` carries none)." if carried else ".")
         )
 
 

@@ -6,6 +6,7 @@ table it produces is small and continues in pandas.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,14 +15,24 @@ import numpy as np
 import pandas as pd
 
 from rfm_segmentation.frames import as_lazy, to_pandas
+from rfm_segmentation.pipelines.data_processing.schema import passthrough_columns
 
 SCORE_BINS = 5
+ACTIVITY_COLUMNS = (
+    "customer_id",
+    "first_purchase_at",
+    "last_purchase_at",
+    "frequency",
+    "monetary",
+)
 
 
 def aggregate_customer_activity(
-    clean_transactions: Any, snapshot_date: str | None
+    clean_transactions: Any, snapshot_date: str | None, columns: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """One row per customer: first and last purchase, purchases and spend.
+    """One row per customer: first and last purchase, purchases and spend, and each
+    ``columns.passthrough`` column's value on the latest purchase (the largest where its
+    lines differ; missing values skipped).
 
     Purchases are distinct invoices, or distinct purchase days where the data has no
     invoice column. With a snapshot date, transactions after that day are ignored.
@@ -40,6 +51,16 @@ def aggregate_customer_activity(
         nw.col(purchase).n_unique().alias("frequency"),
         nw.col("line_amount").sum().alias("monetary"),
     )
+    if carried := passthrough_columns(columns):
+        latest = (
+            frame.join(
+                activity.select("customer_id", "last_purchase_at"), "customer_id"
+            )
+            .filter(nw.col("invoiced_at") == nw.col("last_purchase_at"))
+            .group_by("customer_id")
+            .agg(*(nw.col(name).max() for name in carried))
+        )
+        activity = activity.join(latest, "customer_id", how="left")
     table = to_pandas(activity)
     return table.sort_values("customer_id", ignore_index=True)
 
@@ -54,6 +75,7 @@ def compute_rfm_features(
     (``as_of``), which defaults to the day after the last transaction (so the most
     recent buyers have recency 1, and purchases on an explicit snapshot day give 0).
     Tenure is whole days from the day of the first purchase to the snapshot date.
+    The activity's other columns (``columns.passthrough``) follow the customer id.
     """
     last_day = pd.to_datetime(customer_activity["last_purchase_at"]).dt.normalize()
     first_day = pd.to_datetime(customer_activity["first_purchase_at"]).dt.normalize()
@@ -65,6 +87,11 @@ def compute_rfm_features(
     features = pd.DataFrame(
         {
             "customer_id": customer_activity["customer_id"],
+            **{
+                name: customer_activity[name]
+                for name in customer_activity.columns
+                if name not in ACTIVITY_COLUMNS
+            },
             "recency": (snapshot - last_day).dt.days.astype("int64"),
             "frequency": customer_activity["frequency"].astype("int64"),
             "monetary": customer_activity["monetary"].astype(float).round(2),

@@ -10,7 +10,11 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 aggregate_customer_activity,
-                inputs=["clean_transactions", "params:rfm.snapshot_date"],
+                inputs=[
+                    "clean_transactions",
+                    "params:rfm.snapshot_date",
+                    "params:columns",
+                ],
                 outputs="customer_activity",
                 name="aggregate_customer_activity",
             ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,9 @@ from rfm_segmentation.model import (
     sample_rows,
     sampled_silhouette,
 )
+from rfm_segmentation.pipelines.data_processing.schema import passthrough_columns
 from rfm_segmentation.profile import SegmentInfo, SegmentProfile, SegmentValue
+from rfm_segmentation.segments import segment_slug
 
 
 def evaluate_k_range(
@@ -114,3 +117,46 @@ def stability_by_segment(
         for measure in long["measure"]
     ]
     return long.drop(columns="measure")
+
+
+def export_audiences(
+    customer_segments: pd.DataFrame,
+    segment_profile: SegmentProfile,
+    columns: Mapping[str, Any],
+) -> dict[str, pd.DataFrame]:
+    """One table per segment name of the profile, by file name (``segment_slug``),
+    for campaign tools: the customer id (named as in the source file), the
+    ``columns.passthrough`` columns, segment, strategy, as-of date, first and last
+    purchase, recency, frequency, monetary, and the revenue in ``currency``. A name
+    without customers gets a table with its header only."""
+    carried = passthrough_columns(columns)
+    if missing := [c for c in carried if c not in customer_segments.columns]:
+        raise ValueError(
+            f"customer_segments has no column(s) {missing} of `columns.passthrough`: "
+            "it was written with other parameters; run `kedro run` again."
+        )
+    strategies = {s.segment_name: s.strategy for s in segment_profile.segments}
+    table = pd.DataFrame(
+        {
+            columns["customer_id"]: customer_segments["customer_id"],
+            **{name: customer_segments[name] for name in carried},
+            "segment": customer_segments["segment_name"],
+            "strategy": customer_segments["segment_name"].map(strategies),
+            **{
+                name: customer_segments[name]
+                for name in (
+                    "as_of",
+                    "first_purchase",
+                    "last_purchase",
+                    *FEATURES,
+                )
+            },
+            "revenue": customer_segments["monetary"],
+            "currency": segment_profile.currency,
+        }
+    )
+    groups = dict(tuple(table.groupby("segment", sort=False)))
+    return {
+        segment_slug(name): groups.get(name, table.iloc[:0]).reset_index(drop=True)
+        for name in segment_profile.segment_names
+    }

@@ -4,15 +4,24 @@ report page."""
 from kedro.pipeline import Node, Pipeline
 
 from . import figures
-from .nodes import evaluate_k_range, summarise_segments
+from .nodes import evaluate_k_range, export_audiences, summarise_segments
 from .report import build_report
 
 _FIGURES = {
     "segment_sizes": (figures.segment_sizes, "segment_summary"),
-    "rfm_distributions": (figures.rfm_distributions, "customer_segments"),
-    "customer_scatter": (figures.customer_scatter, "customer_segments"),
+    "rfm_distributions": (
+        figures.rfm_distributions,
+        ["customer_segments", "params:currency"],
+    ),
+    "customer_scatter": (
+        figures.customer_scatter,
+        ["customer_segments", "params:currency"],
+    ),
     "snake_plot": (figures.snake_plot, "customer_segments"),
-    "k_selection_curves": (figures.k_selection_curves, "k_selection"),
+    "k_selection_curves": (
+        figures.k_selection_curves,
+        ["k_selection", "params:clustering.n_clusters"],
+    ),
     "stability": (figures.stability, ["segment_stability", "segment_profile"]),
 }
 
@@ -37,6 +46,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["segment_profile", "migration_highlights"],
                 outputs="report_html",
                 name="build_report",
+            ),
+            Node(
+                export_audiences,
+                inputs=["customer_segments", "segment_profile", "params:columns"],
+                outputs="audiences",
+                name="export_audiences",
             ),
             *(
                 Node(

@@ -38,11 +38,26 @@ def migration_sankey(segment_migrations: pd.DataFrame) -> tuple[go.Figure, Figur
     ]
     start, end = last["from"].iloc[0], last["to"].iloc[0]
     sources, targets = _order(last["from_segment"]), _order(last["to_segment"])
-    title = f"Segment migrations from {start} to {end}"
+    title = f"Segment migrations from {start} to {end} (customers)"
+    sizes = {
+        **{
+            ("from", n): last.loc[last["from_segment"] == n, "customers"].sum()
+            for n in sources
+        },
+        **{
+            ("to", n): last.loc[last["to_segment"] == n, "customers"].sum()
+            for n in targets
+        },
+    }
+    labels = [f"{n} ({sizes['from', n]:,})" for n in sources] + [
+        f"{n} ({sizes['to', n]:,})" for n in targets
+    ]
     plotly_figure = go.Figure(
         go.Sankey(
+            valueformat=",d",
+            valuesuffix=" customers",
             node={
-                "label": [*sources, *targets],
+                "label": labels,
                 "color": [_colour(n) for n in (*sources, *targets)],
                 "pad": 12,
             },
@@ -51,6 +66,7 @@ def migration_sankey(segment_migrations: pd.DataFrame) -> tuple[go.Figure, Figur
                 "target": [len(sources) + targets.index(t) for t in last["to_segment"]],
                 "value": last["customers"].tolist(),
                 "color": [_translucent(_colour(s)) for s in last["from_segment"]],
+                "hovertemplate": "%{source.label} → %{target.label}: %{value}",
             },
         )
     )
@@ -112,6 +128,15 @@ def _alluvial(
             color=_colour(flow.from_segment),
             alpha=0.35,
         )
+        if flow.customers >= total * 0.015:  # a count where the band has room
+            ax.text(  # at the band's start, where bands do not cross yet
+                xs[1],
+                bottom[1] + flow.customers / 2,
+                f"{flow.customers:,} → {flow.to_segment}",
+                ha="left",
+                va="center",
+                fontsize=7,
+            )
         tops["from_segment", flow.from_segment] += flow.customers
         tops["to_segment", flow.to_segment] += flow.customers
     ax.set(xlim=(-0.6, 1.6), ylim=(total * 1.1, -gap), title=title)
@@ -137,7 +162,9 @@ def segment_sizes_over_time(
             for name in sizes.columns
         ]
     )
-    plotly_figure.update_layout(title=title, yaxis_title="customers")
+    plotly_figure.update_layout(
+        title=title, yaxis_title="customers", xaxis_title="snapshot date"
+    )
     figure = Figure(figsize=(9, 4), layout="constrained")
     ax = figure.subplots()
     for name in sizes.columns:
@@ -145,6 +172,6 @@ def segment_sizes_over_time(
             sizes.index, sizes[name], marker="o", color=segment_colour(name), label=name
         )
     ax.tick_params(axis="x", labelrotation=30)
-    ax.set(ylabel="customers", title=title)
+    ax.set(ylabel="customers", xlabel="snapshot date", title=title)
     ax.legend()
     return plotly_figure, figure

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import operator
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +30,13 @@ from rfm_segmentation.history import (
     SegmentHistory,
 )
 from rfm_segmentation.model import FEATURES, segmenter_of
+from rfm_segmentation.pipelines.data_processing.schema import passthrough_columns
 from rfm_segmentation.profile import SegmentProfile
+from rfm_segmentation.segments import base_segment, segment_slug
 
 logger = logging.getLogger(__name__)
 DAY = np.timedelta64(1, "D")
+MOVERS_FOLDER = "movers"  # the catalog's `movers`, under data/08_reporting
 ACTIVITY_COLUMNS = [
     "customer_id",
     "period",
@@ -193,7 +197,7 @@ def biggest_flows(segment_migrations: pd.DataFrame, top: int) -> pd.DataFrame:
     """The largest moves between different segments in the last transition, with a
     sentence a marketer can read."""
     if segment_migrations.empty:
-        return pd.DataFrame(columns=[*MIGRATION_COLUMNS, "summary"])
+        return pd.DataFrame(columns=[*MIGRATION_COLUMNS, "summary", "movers_file"])
     last = segment_migrations[
         segment_migrations["to"] == segment_migrations["to"].max()
     ]
@@ -204,7 +208,61 @@ def biggest_flows(segment_migrations: pd.DataFrame, top: int) -> pd.DataFrame:
         f"({row.share:.0%}) between {row['from']} and {row['to']}"
         for _, row in flows.iterrows()
     ]
+    flows["movers_file"] = [
+        f"{MOVERS_FOLDER}/{movers_name(source, target)}.csv"
+        for source, target in zip(
+            flows["from_segment"], flows["to_segment"], strict=True
+        )
+    ]
     return flows
+
+
+def movers_name(from_segment: str, to_segment: str) -> str:
+    """The movers file of a flow, without folder and suffix: ``champions_to_at_risk``."""
+    return f"{segment_slug(from_segment)}_to_{segment_slug(to_segment)}"
+
+
+def export_movers(
+    migration_highlights: pd.DataFrame,
+    segment_history: SegmentHistory,
+    customer_segments: pd.DataFrame,
+    columns: Mapping[str, Any],
+    currency: str,
+) -> dict[str, pd.DataFrame]:
+    """The customers behind each highlighted flow, by movers file name: the customer
+    id (named as in the source file), the ``columns.passthrough`` columns, both
+    snapshots and segments, the new segment's strategy, and recency, frequency and
+    monetary (in ``currency``) at the later snapshot."""
+    history = segment_history
+    code = {name: index for index, name in enumerate(history.segment_names)}
+    carried = passthrough_columns(columns)
+    rows_of = pd.Index(customer_segments["customer_id"])
+    files = {}
+    for flow in migration_highlights.to_dict("records"):
+        start, end = history.snapshot(flow["from"]), history.snapshot(flow["to"])
+        source = flow["from_segment"]
+        positions = history.movers(
+            start,
+            end,
+            None if source == ENTERED else code[source],
+            code[flow["to_segment"]],
+        )
+        ids = history.customer_ids[positions]
+        carried_rows = customer_segments.iloc[rows_of.get_indexer(ids)]
+        files[movers_name(source, flow["to_segment"])] = pd.DataFrame(
+            {
+                columns["customer_id"]: ids,
+                **{name: carried_rows[name].to_numpy() for name in carried},
+                "from": flow["from"],
+                "to": flow["to"],
+                "from_segment": source,
+                "to_segment": flow["to_segment"],
+                "strategy": base_segment(flow["to_segment"]).strategy,
+                **{f: getattr(history, f)[end, positions] for f in FEATURES},
+                "currency": currency,
+            }
+        )
+    return files
 
 
 def _who(segment: str) -> str:

@@ -9,6 +9,7 @@ from .nodes import (
     aggregate_snapshot_activity,
     biggest_flows,
     choose_snapshot_dates,
+    export_movers,
     segment_snapshots,
     summarise_migrations,
 )
@@ -52,6 +53,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["segment_migrations", "params:migrations.top_flows"],
                 outputs="migration_highlights",
                 name="biggest_flows",
+            ),
+            Node(
+                export_movers,
+                inputs=[
+                    "migration_highlights",
+                    "segment_history",
+                    "customer_segments",
+                    "params:columns",
+                    "params:currency",
+                ],
+                outputs="movers",
+                name="export_movers",
             ),
             Node(
                 figures.migration_sankey,
