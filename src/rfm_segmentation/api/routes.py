@@ -216,6 +216,15 @@ def _position(customer_id: str, release: Release) -> int:
     return position
 
 
+FromSnapshot = Annotated[
+    date | None,
+    Query(alias="from", description="A snapshot (default: the one before `to`)"),
+]
+ToSnapshot = Annotated[
+    date | None, Query(alias="to", description="A later snapshot (default: the last)")
+]
+
+
 @api_router.get(
     "/migrations",
     response_model=MigrationsResponse,
@@ -223,14 +232,8 @@ def _position(customer_id: str, release: Release) -> int:
 )
 async def migrations(
     release: CurrentRelease,
-    start: Annotated[
-        date | None,
-        Query(alias="from", description="A snapshot (default: the one before `to`)"),
-    ] = None,
-    end: Annotated[
-        date | None,
-        Query(alias="to", description="A later snapshot (default: the last)"),
-    ] = None,
+    start: FromSnapshot = None,
+    end: ToSnapshot = None,
 ) -> Response:
     """Customers moving between segments from one snapshot to another: counts and
     shares from each segment (or `entered`) to each segment."""
@@ -259,14 +262,8 @@ async def migration_customers(
         str, Query(description=f"A segment, or `{ENTERED}` (new since `from`)")
     ],
     to_segment: Annotated[str, Query(description="A segment")],
-    start: Annotated[
-        date | None,
-        Query(alias="from", description="A snapshot (default: the one before `to`)"),
-    ] = None,
-    end: Annotated[
-        date | None,
-        Query(alias="to", description="A later snapshot (default: the last)"),
-    ] = None,
+    start: FromSnapshot = None,
+    end: ToSnapshot = None,
 ) -> Response:
     """The ids of the customers in `from_segment` at `from` and in `to_segment` at
     `to`, in id order."""

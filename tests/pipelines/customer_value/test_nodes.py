@@ -60,7 +60,7 @@ def summary(clean: pl.LazyFrame, unit_days: int = 1) -> pd.DataFrame:
     rfm = run_slice(
         pipeline_of("feature_engineering"),
         {"clean_transactions": clean},
-        {"rfm": {"snapshot_date": None}},
+        {"rfm": {"snapshot_date": None}, "columns": {}},
     )["rfm_features"]
     as_of = datetime.fromisoformat(rfm["as_of"].iloc[0])
     spend = repeat_spend(clean, as_of + timedelta(days=1))
@@ -120,6 +120,7 @@ def shop(params):
     params = {
         **params,
         "rfm": {"snapshot_date": AS_OF.date().isoformat()},
+        "columns": {**params["columns"], "passthrough": []},  # simulated: no Country
         "customer_value": {**params["customer_value"], "holdout_days": HOLDOUT_DAYS},
         "stability": {
             "seeds": 1,
@@ -199,7 +200,7 @@ def test_a_holdout_longer_than_the_data_is_refused(params):
     rfm = run_slice(
         pipeline_of("feature_engineering"),
         {"clean_transactions": clean},
-        {"rfm": {"snapshot_date": None}},
+        {"rfm": {"snapshot_date": None}, "columns": {}},
     )["rfm_features"]
     settings = {**params["customer_value"], "holdout_days": 400}
     with pytest.raises(ValueError, match="holdout_days = 400 leaves no calibration"):

@@ -218,7 +218,9 @@ def backtest_customer_value(
         )
     calibration = compute_rfm_features(
         aggregate_customer_activity(
-            clean_transactions, (cutoff - pd.Timedelta(days=1)).date().isoformat()
+            clean_transactions,
+            (cutoff - pd.Timedelta(days=1)).date().isoformat(),
+            columns={},  # the calibration needs no carried columns
         ),
         cutoff.date().isoformat(),
     )
