@@ -35,6 +35,11 @@ LOG_BOUND = 15.0  # |log parameter| on data rescaled to mean 1; beyond, a degene
 CONCENTRATED = 100.0  # a - 1 and b from which _concentrated_2f1 is accurate (~1e-4)
 
 
+class NotEstimable(ValueError):
+    """The data cannot identify a model's parameters (no repeat purchases, or spend
+    too heavy-tailed for a finite mean): a property of the shop, not an error."""
+
+
 @dataclass(frozen=True)
 class BgNbdFit:
     """BG/NBD estimates: purchase rates ~ Gamma(r, rate alpha) in purchases per time
@@ -177,7 +182,7 @@ def fit_bg_nbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BgNbdFit:
     """Maximum-likelihood BG/NBD fit; times are rescaled to mean T = 1 inside."""
     x, t_x, T = _customers(x, t_x, T)
     if not (x > 0).any():
-        raise ValueError(
+        raise NotEstimable(
             "no customer made a repeat purchase (every x is 0), so purchase and "
             "dropout rates cannot be estimated"
         )
@@ -202,7 +207,7 @@ def fit_gamma_gamma(x: ArrayLike, m_x: ArrayLike) -> GammaGammaFit:
     x, m_x = _spends(x, m_x)
     buyers = x > 0
     if not buyers.any():
-        raise ValueError(
+        raise NotEstimable(
             "no repeat buyers (x >= 1): the spend model needs at least one"
         )
     x, m_x = x[buyers], m_x[buyers]
@@ -210,7 +215,7 @@ def fit_gamma_gamma(x: ArrayLike, m_x: ArrayLike) -> GammaGammaFit:
     data = _SpendData(x, m_x / scale)
     (p, q, v), se = _maximise(_gamma_gamma, data, np.zeros(3), [1, 1, scale])
     if q <= 1:
-        raise ValueError(
+        raise NotEstimable(
             f"spend is too heavy-tailed for the Gamma-Gamma model (q = {q:.3g} <= 1: "
             "the average purchase value would have no finite mean)"
         )

@@ -120,8 +120,10 @@ class SegmentValue(_Frozen):
     p_alive_mean: float = Field(ge=0, le=1, description="Mean P(still active)")
     expected_purchases: float = Field(ge=0, description="Total over the horizon")
     expected_purchases_per_customer: float = Field(ge=0)
-    expected_value: float = Field(ge=0, description="Total, in `currency`")
-    expected_value_per_customer: float = Field(ge=0)
+    expected_value: float | None = Field(
+        ge=0, description="Total, in `currency`; None without a Gamma-Gamma fit"
+    )
+    expected_value_per_customer: float | None = Field(ge=0)
 
 
 class SegmentInfo(_Frozen):
@@ -186,14 +188,19 @@ class GammaGammaParams(_Frozen):
 
 
 class CustomerValueModel(_Frozen):
-    """The fitted BG/NBD and Gamma-Gamma models (customer_value_model.json)."""
+    """The fitted BG/NBD and Gamma-Gamma models (customer_value_model.json); the
+    Gamma-Gamma model is None where the data cannot identify it (``not_estimated``
+    says why)."""
 
     time_unit: Literal["day", "week"]
     horizon: float = Field(ge=0, description="Horizon in time units")
     horizon_days: float = Field(ge=0)
     bg_nbd: BgNbdParams
-    gamma_gamma: GammaGammaParams
+    gamma_gamma: GammaGammaParams | None
     standard_errors: dict[str, dict[str, float | None]]
+    not_estimated: dict[str, str] = Field(
+        default_factory=dict, description="Model -> why the data cannot identify it"
+    )
     n_customers: int = Field(ge=1)
     n_repeat_buyers: int = Field(ge=1)
 

@@ -15,9 +15,11 @@ from matplotlib.figure import Figure
 
 from rfm_segmentation.pipelines.customer_value.figures import calibration_vs_holdout
 from rfm_segmentation.pipelines.customer_value.nodes import (
+    HOLDOUT_COLUMNS,
     backtest_customer_value,
     customer_summary,
     repeat_spend,
+    summarise_backtest,
 )
 from rfm_segmentation.pipelines.reporting.nodes import summarise_segments
 from rfm_segmentation.profile import SegmentProfile
@@ -195,7 +197,9 @@ def test_the_figure_shows_calibration_and_segments(shop):
     assert len(plotly_figure.data) == 4
 
 
-def test_a_holdout_longer_than_the_data_is_refused(params):
+def test_a_holdout_longer_than_the_data_leaves_the_backtest_empty_and_says_why(
+    params, caplog
+):
     clean = clean_frame(ROWS)
     rfm = run_slice(
         pipeline_of("feature_engineering"),
@@ -203,5 +207,49 @@ def test_a_holdout_longer_than_the_data_is_refused(params):
         {"rfm": {"snapshot_date": None}, "columns": {}},
     )["rfm_features"]
     settings = {**params["customer_value"], "holdout_days": 400}
-    with pytest.raises(ValueError, match="holdout_days = 400 leaves no calibration"):
-        backtest_customer_value(clean, rfm, None, None, settings)
+    holdout, fit = backtest_customer_value(clean, rfm, None, None, settings)
+    assert holdout.empty and list(holdout) == list(HOLDOUT_COLUMNS)
+    assert "holdout_days = 400 leaves no calibration period" in fit["not_run"]
+    assert "lower it to backtest" in caplog.text
+    report = summarise_backtest(holdout, fit)
+    assert report["total"]["customers"] == 0 and report["segments"] == []
+    assert report["total"]["purchases"]["predicted_per_customer"] is None
+    assert isinstance(calibration_vs_holdout(holdout)[1], Figure)
+
+
+def test_a_shop_without_repeat_buyers_is_segmented_and_its_value_left_empty(
+    params, caplog
+):
+    """BG/NBD needs repeat purchases: without any, the value columns stay empty and
+    the run says why, instead of failing a segmentation that needs none."""
+    rng = np.random.default_rng(5)
+    days = rng.integers(0, 365, 300)
+    rows = [
+        (
+            str(i),
+            str(i),
+            f"{datetime(2011, 1, 1) + timedelta(days=int(d)):%Y-%m-%d} 10:00",
+            float(rng.lognormal(3, 1)),
+        )
+        for i, d in enumerate(days)
+    ]
+    outputs = run_slice(
+        pipeline_of("feature_engineering", "clustering", "customer_value"),
+        {"clean_transactions": clean_frame(rows)},
+        {
+            **params,
+            "columns": {**params["columns"], "passthrough": []},
+            "stability": {"seeds": 1, "bootstrap": 1},
+        },
+    )
+    table = outputs["customer_value_segments"]
+    assert len(table) == 300 and table["segment_name"].notna().all()
+    assert table[["p_alive", "expected_purchases", "expected_value"]].isna().all().all()
+    model = outputs["customer_value_model"]
+    assert model["bg_nbd"] is None and model["n_repeat_buyers"] == 0
+    assert "no customer made a repeat purchase" in model["not_estimated"]["bg_nbd"]
+    assert "BG/NBD model is not estimated" in caplog.text
+    profile = outputs["customer_value_profile"]
+    assert profile.customer_value is None
+    assert all(segment.value is None for segment in profile.segments)
+    assert "p_alive_mean" not in summarise_segments(profile)

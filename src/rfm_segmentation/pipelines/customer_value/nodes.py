@@ -10,6 +10,7 @@ exactly as ``frequency`` does. The models themselves are
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from sklearn.pipeline import Pipeline
 from rfm_segmentation.customer_value import (
     BgNbdFit,
     GammaGammaFit,
+    NotEstimable,
     expected_value,
     fit_bg_nbd,
     fit_gamma_gamma,
@@ -35,6 +37,20 @@ from rfm_segmentation.profile import TIME_UNITS, SegmentNaming, SegmentProfile
 from rfm_segmentation.segments import segment_order
 
 DAY = timedelta(days=1)
+VALUE_COLUMNS = ("p_alive", "expected_purchases", "expected_value")
+MODEL_NAMES = {"bg_nbd": "BG/NBD", "gamma_gamma": "Gamma-Gamma"}
+HOLDOUT_COLUMNS = {
+    "customer_id": "object",
+    "segment_name": "object",
+    "x": "int64",
+    "p_alive": "float64",
+    "predicted_purchases": "float64",
+    "predicted_value": "float64",
+    "actual_purchases": "int64",
+    "actual_value": "float64",
+}
+
+logger = logging.getLogger(__name__)
 
 
 def fit_customer_value(
@@ -43,15 +59,17 @@ def fit_customer_value(
     """Both models fitted on every customer's purchases up to the as-of date, and
     each customer's ``p_alive``, ``expected_purchases`` and ``expected_value`` over
     the next ``customer_value.horizon_days`` (in the data's currency, undiscounted).
-    Returns the customer table and the model report (customer_value_model)."""
+    A model the data cannot identify (a shop without repeat buyers) leaves its
+    columns empty, with a warning. Returns the customer table and the model report
+    (customer_value_model)."""
     unit = _unit_days(customer_value)
     as_of = datetime.fromisoformat(str(rfm_features["as_of"].iloc[0]))
     summary = customer_summary(
         rfm_features, repeat_spend(clean_transactions, as_of + DAY), unit
     )
-    bg_nbd, gamma_gamma = _fit(summary)
+    fits = _fit(summary, "customer value")
     horizon = customer_value["horizon_days"] / unit
-    scores = _scores(bg_nbd, gamma_gamma, summary, horizon)
+    scores = _scores(*fits, summary, horizon)
     table = pd.DataFrame(
         {
             "customer_id": summary["customer_id"],
@@ -60,7 +78,7 @@ def fit_customer_value(
             "expected_value": scores["expected_value"].round(2),
         }
     )
-    return table, model_report(bg_nbd, gamma_gamma, customer_value)
+    return table, model_report(*fits, summary, customer_value)
 
 
 def value_segments(
@@ -72,20 +90,26 @@ def value_segments(
     """The customer table with each customer's ``p_alive``, ``expected_purchases``
     and ``expected_value``, and the profile with the fitted models and each
     segment's value: mean ``p_alive``, expected purchases and value in total and per
-    customer (None for names without customers)."""
-    table = customer_segments.merge(
-        customer_value, on="customer_id", how="left", validate="one_to_one"
-    )
-    if missing := table["p_alive"].isna().sum():
+    customer (None for names without customers). Without a BG/NBD fit the profile
+    has no customer value; without a Gamma-Gamma fit, no expected value."""
+    if missing := (
+        ~customer_segments["customer_id"].isin(customer_value["customer_id"])
+    ).sum():
         raise ValueError(
             f"{missing} customers of customer_segments are not in customer_value: "
             "the two come from different runs"
         )
+    table = customer_segments.merge(
+        customer_value, on="customer_id", how="left", validate="one_to_one"
+    )
+    profile = segment_profile.model_dump()
+    fitted = customer_value_model["bg_nbd"] is not None
+    profile["customer_value"] = customer_value_model if fitted else None
     grouped = table.groupby("segment_name")
     sums = grouped[["expected_purchases", "expected_value"]].sum()
-    means = grouped[["p_alive", "expected_purchases", "expected_value"]].mean()
-    profile = segment_profile.model_dump()
-    for segment in profile["segments"]:
+    means = grouped[list(VALUE_COLUMNS)].mean()
+    spend_fitted = customer_value_model["gamma_gamma"] is not None
+    for segment in profile["segments"] if fitted else ():
         name = segment["segment_name"]
         if name in sums.index:
             segment["value"] = {
@@ -96,12 +120,15 @@ def value_segments(
                 "expected_purchases_per_customer": round(
                     float(means.at[name, "expected_purchases"]), 4
                 ),
-                "expected_value": round(float(sums.at[name, "expected_value"]), 2),
+                "expected_value": round(float(sums.at[name, "expected_value"]), 2)
+                if spend_fitted
+                else None,
                 "expected_value_per_customer": round(
                     float(means.at[name, "expected_value"]), 2
-                ),
+                )
+                if spend_fitted
+                else None,
             }
-    profile["customer_value"] = customer_value_model
     return table, SegmentProfile.model_validate(profile)
 
 
@@ -162,35 +189,47 @@ def customer_summary(
 
 
 def model_report(
-    bg_nbd: BgNbdFit, gamma_gamma: GammaGammaFit, customer_value: dict[str, Any]
+    bg_nbd: BgNbdFit | None,
+    gamma_gamma: GammaGammaFit | None,
+    not_estimated: dict[str, str],
+    summary: pd.DataFrame,
+    customer_value: dict[str, Any],
 ) -> dict[str, Any]:
     """The fitted parameters (time unit ``customer_value.time_unit``; v in money),
     log-likelihoods, standard errors (None where not identified), the horizon in
-    time units and in days, and how many customers each model was fitted on."""
+    time units and in days, and how many customers and repeat buyers the models
+    were fitted on. A model the data cannot identify is None, and
+    ``not_estimated`` says why."""
     unit = _unit_days(customer_value)
     return {
         "time_unit": customer_value["time_unit"],
         "horizon": customer_value["horizon_days"] / unit,
         "horizon_days": customer_value["horizon_days"],
-        "bg_nbd": {
+        "bg_nbd": None
+        if bg_nbd is None
+        else {
             "r": bg_nbd.r,
             "alpha": bg_nbd.alpha,
             "a": bg_nbd.a,
             "b": bg_nbd.b,
             "log_likelihood": bg_nbd.log_likelihood,
         },
-        "gamma_gamma": {
+        "gamma_gamma": None
+        if gamma_gamma is None
+        else {
             "p": gamma_gamma.p,
             "q": gamma_gamma.q,
             "v": gamma_gamma.v,
             "log_likelihood": gamma_gamma.log_likelihood,
         },
         "standard_errors": {
-            "bg_nbd": _finite(bg_nbd.standard_errors),
-            "gamma_gamma": _finite(gamma_gamma.standard_errors),
+            name: _finite(fit.standard_errors)
+            for name, fit in (("bg_nbd", bg_nbd), ("gamma_gamma", gamma_gamma))
+            if fit is not None
         },
-        "n_customers": bg_nbd.n_customers,
-        "n_repeat_buyers": gamma_gamma.n_repeat_buyers,
+        "not_estimated": not_estimated,
+        "n_customers": len(summary),
+        "n_repeat_buyers": int((summary["x"] > 0).sum()),
     }
 
 
@@ -205,17 +244,28 @@ def backtest_customer_value(
     holdout_days``, and each customer of that time with their segment then (the
     run's model, as the segment history assigns it), their calibration repeat
     purchases ``x``, and predicted and actual purchases and spend in the holdout
-    [cutoff, as_of). Returns that table and the calibration fit's report."""
+    [cutoff, as_of). Returns that table and the calibration fit's report; where the
+    data end before a calibration period begins, an empty table and the reason."""
     unit = _unit_days(customer_value)
     as_of = pd.Timestamp(rfm_features["as_of"].iloc[0])
     cutoff = as_of - pd.Timedelta(days=customer_value["holdout_days"])
     first = pd.to_datetime(rfm_features["first_purchase"]).min()
+    report: dict[str, Any] = {
+        "as_of": as_of.date().isoformat(),
+        "cutoff": cutoff.date().isoformat(),
+        "holdout_days": customer_value["holdout_days"],
+    }
     if cutoff <= first:
-        raise ValueError(
+        reason = (
             f"customer_value.holdout_days = {customer_value['holdout_days']} leaves no "
             f"calibration period: the cutoff {cutoff.date()} is not after the first "
             f"purchase ({first.date()})"
         )
+        logger.warning("Backtest not run: %s; lower it to backtest", reason)
+        return pd.DataFrame(columns=list(HOLDOUT_COLUMNS)).astype(HOLDOUT_COLUMNS), {
+            **report,
+            "not_run": reason,
+        }
     calibration = compute_rfm_features(
         aggregate_customer_activity(
             clean_transactions,
@@ -227,9 +277,9 @@ def backtest_customer_value(
     summary = customer_summary(
         calibration, repeat_spend(clean_transactions, cutoff.to_pydatetime()), unit
     )
-    bg_nbd, gamma_gamma = _fit(summary)
+    fits = _fit(summary, "backtest calibration")
     horizon = customer_value["holdout_days"] / unit
-    predicted = _scores(bg_nbd, gamma_gamma, summary, horizon)
+    predicted = _scores(*fits, summary, horizon)
     segments = segmenter_of(segmentation_model, segment_naming).assign(
         calibration[FEATURES].to_numpy(dtype=float),
         calibration["tenure"].to_numpy(dtype=float),
@@ -250,20 +300,17 @@ def backtest_customer_value(
     table[["actual_purchases", "actual_value"]] = table[
         ["actual_purchases", "actual_value"]
     ].fillna(0)
-    report = {
-        "as_of": as_of.date().isoformat(),
-        "cutoff": cutoff.date().isoformat(),
-        "holdout_days": customer_value["holdout_days"],
+    report |= {
         "new_in_holdout": int(
             (~actual["customer_id"].isin(table["customer_id"])).sum()
         ),
         "calibration": model_report(
-            bg_nbd,
-            gamma_gamma,
+            *fits,
+            summary,
             {**customer_value, "horizon_days": customer_value["holdout_days"]},
         ),
     }
-    return table.astype({"actual_purchases": "int64"}), report
+    return table.astype(HOLDOUT_COLUMNS), report
 
 
 def summarise_backtest(
@@ -286,46 +333,71 @@ def summarise_backtest(
 
 
 def _compared(rows: pd.DataFrame) -> dict[str, Any]:
-    n = len(rows)
-    result: dict[str, Any] = {"customers": n}
+    result: dict[str, Any] = {"customers": len(rows)}
     for measure, digits in (("purchases", 4), ("value", 2)):
-        predicted = rows[f"predicted_{measure}"].to_numpy(dtype=float)
-        actual = rows[f"actual_{measure}"].to_numpy(dtype=float)
+        predicted = rows[f"predicted_{measure}"].astype(float)
+        actual = rows[f"actual_{measure}"].astype(float)
         result[measure] = {
-            "predicted": round(float(predicted.sum()), digits),
+            "predicted": _rounded(predicted.sum(min_count=1), digits),
             "actual": round(float(actual.sum()), digits),
-            "predicted_per_customer": round(float(predicted.mean()), 4),
-            "actual_per_customer": round(float(actual.mean()), 4),
-            "mean_absolute_error": round(float(np.abs(predicted - actual).mean()), 4),
+            "predicted_per_customer": _rounded(predicted.mean(), 4),
+            "actual_per_customer": _rounded(actual.mean(), 4),
+            "mean_absolute_error": _rounded((predicted - actual).abs().mean(), 4),
         }
-    result["bought_again_share"] = round(
-        float((rows["actual_purchases"] > 0).mean()), 4
-    )
-    result["revenue_per_customer"] = round(float(rows["actual_value"].mean()), 2)
-    result["p_alive_mean"] = round(float(rows["p_alive"].mean()), 4)
+    result["bought_again_share"] = _rounded((rows["actual_purchases"] > 0).mean(), 4)
+    result["revenue_per_customer"] = _rounded(rows["actual_value"].mean(), 2)
+    result["p_alive_mean"] = _rounded(rows["p_alive"].mean(), 4)
     return result
 
 
-def _fit(summary: pd.DataFrame) -> tuple[BgNbdFit, GammaGammaFit]:
-    return (
-        fit_bg_nbd(summary["x"], summary["t_x"], summary["T"]),
-        fit_gamma_gamma(summary["x"], summary["m_x"]),
-    )
+def _rounded(value: float, digits: int) -> float | None:
+    """``value`` rounded; None where it is not a number (no customers, no model)."""
+    return round(float(value), digits) if np.isfinite(value) else None
+
+
+def _fit(
+    summary: pd.DataFrame, purpose: str
+) -> tuple[BgNbdFit | None, GammaGammaFit | None, dict[str, str]]:
+    """Both models, each None (and its reason in the dict) where the data cannot
+    identify it, with a warning naming the ``purpose`` of the fit."""
+    fits: dict[str, Any] = {}
+    not_estimated: dict[str, str] = {}
+    for name, fit in (
+        ("bg_nbd", lambda: fit_bg_nbd(summary["x"], summary["t_x"], summary["T"])),
+        ("gamma_gamma", lambda: fit_gamma_gamma(summary["x"], summary["m_x"])),
+    ):
+        try:
+            fits[name] = fit()
+        except NotEstimable as reason:
+            fits[name] = None
+            not_estimated[name] = str(reason)
+            logger.warning(
+                "%s: the %s model is not estimated, its columns stay empty: %s",
+                purpose,
+                MODEL_NAMES[name],
+                reason,
+            )
+    return fits["bg_nbd"], fits["gamma_gamma"], not_estimated
 
 
 def _scores(
-    bg_nbd: BgNbdFit,
-    gamma_gamma: GammaGammaFit,
+    bg_nbd: BgNbdFit | None,
+    gamma_gamma: GammaGammaFit | None,
+    not_estimated: dict[str, str],
     summary: pd.DataFrame,
     horizon: float,
 ) -> dict[str, np.ndarray]:
+    """Each customer's value columns; nan for what a missing model would give."""
     x, t_x, T, m_x = (summary[c].to_numpy() for c in ("x", "t_x", "T", "m_x"))
+    empty = np.full(len(x), np.nan)
+    if bg_nbd is None:
+        return dict.fromkeys(VALUE_COLUMNS, empty)
     return {
         "p_alive": bg_nbd.p_alive(x, t_x, T),
         "expected_purchases": bg_nbd.expected_purchases(horizon, x, t_x, T),
-        "expected_value": expected_value(
-            bg_nbd, gamma_gamma, horizon, x=x, t_x=t_x, T=T, m_x=m_x
-        ),
+        "expected_value": empty
+        if gamma_gamma is None
+        else expected_value(bg_nbd, gamma_gamma, horizon, x=x, t_x=t_x, T=T, m_x=m_x),
     }
 
 
