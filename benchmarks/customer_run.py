@@ -5,7 +5,9 @@
 
 ``kedro``: `kedro run` (every pipeline, the project's own settings and hooks) in a
 throwaway project copy under WORKDIR reading CSV, with ``NodeProfile`` recording the
-wall time and peak RSS of every node. ``reference``: the essential work done
+wall time and peak RSS of every node, and afterwards (not timed) the agreement of
+its model, fitted on a sample above ``clustering.fit_sample_size`` customers, with
+a fit on every customer (adjusted Rand index of their labels). ``reference``: the essential work done
 straight (read, aggregate, one K-Means fit, predict, write). Writes seconds (after
 imports) and peak RSS (VmHWM, read from /proc) to RESULT_JSON; the run's nodes to
 WORKDIR/nodes.jsonl as they go.
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import settings
@@ -27,8 +30,10 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.pipeline import Node
 from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
+from rfm_segmentation.model import FEATURES, fit_segmentation_model
 from tests.support import base_parameters, make_project
 
 N_CLUSTERS = 4
@@ -101,8 +106,30 @@ def kedro_run(path: Path, workdir: Path) -> dict[str, Any]:
         project_path=project, runtime_params={"raw_transactions_path": str(path)}
     ) as session:
         session.run()
+    seconds = time.perf_counter() - started
     profile.close()
-    return {"seconds": time.perf_counter() - started, "peak_rss_kb": profile.peak_kb}
+    return {
+        "seconds": seconds,
+        "peak_rss_kb": profile.peak_kb,
+        "sampled_fit_ari": sampled_fit_agreement(
+            project / "data/05_model_input/model_input.parquet",
+            base_parameters()["clustering"],
+        ),
+    }
+
+
+def sampled_fit_agreement(
+    model_input: Path, clustering: dict[str, Any]
+) -> float | None:
+    """The adjusted Rand index of the run's model (refitted: the same seeded sample
+    and ``clustering`` parameters) against a fit on every customer of its
+    ``model_input``, over every customer; None where the run fitted on all."""
+    values = pd.read_parquet(model_input, columns=FEATURES).to_numpy(dtype=float)
+    if len(values) <= clustering["fit_sample_size"]:
+        return None
+    sampled = fit_segmentation_model(values, clustering)
+    full = fit_segmentation_model(values, clustering, fit_sample_size=len(values))
+    return float(adjusted_rand_score(full.predict(values), sampled.predict(values)))
 
 
 def read_node_log(path: Path) -> tuple[list[dict[str, Any]], str | None]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 from kedro.pipeline import node
@@ -79,10 +81,29 @@ def test_customer_scale_benchmark_runs_kedro_beside_the_reference_and_reports(
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert float(cells[2]) > 0  # the run completed: a time, not a failure
     assert cells[6].endswith("x")  # run / reference
-    assert all(float(cores) >= 0 for cores in cells[7].split(";"))  # other work
+    assert cells[7] == "-"  # below the fit sample bound: no sampled fit to compare
+    assert all(float(cores) >= 0 for cores in cells[8].split(";"))  # other work
     assert "2,000 customers (" in report  # its slowest nodes
     assert "| outside the nodes (session, catalog, hooks) |" in report
     assert "Machine:" in report
+
+
+def test_the_sampled_fits_agreement_is_measured_above_the_bound(tmp_path, params):
+    rng = np.random.default_rng(2)
+    model_input = tmp_path / "model_input.parquet"
+    pd.DataFrame(
+        {
+            "recency": rng.integers(1, 365, 6000),
+            "frequency": rng.geometric(0.4, 6000),
+            "monetary": rng.lognormal(5, 1, 6000),
+        }
+    ).to_parquet(model_input)
+    clustering = params["clustering"]
+    agreement = customer_run.sampled_fit_agreement(
+        model_input, {**clustering, "fit_sample_size": 1500}
+    )
+    assert 0.8 < agreement < 1  # a sample, so not identical, yet close
+    assert customer_run.sampled_fit_agreement(model_input, clustering) is None
 
 
 def test_a_measurement_over_the_memory_limit_is_stopped_and_reported(

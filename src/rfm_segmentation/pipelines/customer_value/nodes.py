@@ -27,7 +27,7 @@ from rfm_segmentation.customer_value import (
     fit_bg_nbd,
     fit_gamma_gamma,
 )
-from rfm_segmentation.frames import as_lazy, to_pandas
+from rfm_segmentation.frames import as_lazy, positions_of, to_pandas
 from rfm_segmentation.model import FEATURES, segmenter_of
 from rfm_segmentation.pipelines.feature_engineering.nodes import (
     aggregate_customer_activity,
@@ -92,15 +92,14 @@ def value_segments(
     segment's value: mean ``p_alive``, expected purchases and value in total and per
     customer (None for names without customers). Without a BG/NBD fit the profile
     has no customer value; without a Gamma-Gamma fit, no expected value."""
-    if missing := (
-        ~customer_segments["customer_id"].isin(customer_value["customer_id"])
-    ).sum():
+    rows = positions_of(customer_segments["customer_id"], customer_value["customer_id"])
+    if missing := (rows < 0).sum():
         raise ValueError(
             f"{missing} customers of customer_segments are not in customer_value: "
             "the two come from different runs"
         )
-    table = customer_segments.merge(
-        customer_value, on="customer_id", how="left", validate="one_to_one"
+    table = customer_segments.assign(
+        **{name: customer_value[name].to_numpy()[rows] for name in VALUE_COLUMNS}
     )
     profile = segment_profile.model_dump()
     fitted = customer_value_model["bg_nbd"] is not None
@@ -166,22 +165,20 @@ def customer_summary(
     ``x`` repeat purchases (frequency - 1), ``t_x`` the last purchase's time since the
     first (tenure - recency), ``T`` the time from the first purchase to the as-of date
     (tenure) and ``m_x`` the mean repeat-purchase value (0 without repeat purchases)."""
-    table = rfm[["customer_id", "recency", "frequency", "tenure"]].merge(
-        repeat_spend, on="customer_id", how="left", validate="one_to_one"
-    )
-    if missing := table["repeat_spend"].isna().sum():
+    rows = positions_of(rfm["customer_id"], repeat_spend["customer_id"])
+    if missing := (rows < 0).sum():
         raise ValueError(
             f"{missing} customers of rfm_features have no purchases in "
             "clean_transactions up to the as-of date: the two come from different runs"
         )
-    x = table["frequency"].to_numpy(dtype=float) - 1
-    tenure = table["tenure"].to_numpy(dtype=float)
-    spend = table["repeat_spend"].to_numpy(dtype=float)
+    x = rfm["frequency"].to_numpy(dtype=float) - 1
+    tenure = rfm["tenure"].to_numpy(dtype=float)
+    spend = repeat_spend["repeat_spend"].to_numpy(dtype=float)[rows]
     return pd.DataFrame(
         {
-            "customer_id": table["customer_id"],
+            "customer_id": rfm["customer_id"].to_numpy(),
             "x": x,
-            "t_x": np.where(x > 0, tenure - table["recency"].to_numpy(), 0) / unit_days,
+            "t_x": np.where(x > 0, tenure - rfm["recency"].to_numpy(), 0) / unit_days,
             "T": tenure / unit_days,
             "m_x": np.divide(spend, x, out=np.zeros_like(x), where=x > 0),
         }
@@ -287,6 +284,8 @@ def backtest_customer_value(
     actual = _holdout_activity(
         clean_transactions, cutoff.to_pydatetime(), as_of.to_pydatetime()
     )
+    rows = positions_of(summary["customer_id"], actual["customer_id"])
+    bought = rows >= 0
     table = pd.DataFrame(
         {
             "customer_id": summary["customer_id"],
@@ -295,15 +294,14 @@ def backtest_customer_value(
             "p_alive": predicted["p_alive"],
             "predicted_purchases": predicted["expected_purchases"],
             "predicted_value": predicted["expected_value"],
+            **{
+                name: np.where(bought, actual[name].to_numpy()[rows], 0)
+                for name in ("actual_purchases", "actual_value")
+            },
         }
-    ).merge(actual, on="customer_id", how="left", validate="one_to_one")
-    table[["actual_purchases", "actual_value"]] = table[
-        ["actual_purchases", "actual_value"]
-    ].fillna(0)
+    )
     report |= {
-        "new_in_holdout": int(
-            (~actual["customer_id"].isin(table["customer_id"])).sum()
-        ),
+        "new_in_holdout": len(actual) - int(bought.sum()),
         "calibration": model_report(
             *fits,
             summary,
