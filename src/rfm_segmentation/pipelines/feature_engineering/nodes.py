@@ -61,8 +61,7 @@ def aggregate_customer_activity(
             .agg(*(nw.col(name).max() for name in carried))
         )
         activity = activity.join(latest, "customer_id", how="left")
-    table = to_pandas(activity)
-    return table.sort_values("customer_id", ignore_index=True)
+    return to_pandas(activity.sort("customer_id")).reset_index(drop=True)
 
 
 def compute_rfm_features(
@@ -100,12 +99,13 @@ def compute_rfm_features(
     features["r_score"] = quintile_score(features["recency"], higher_is_better=False)
     features["f_score"] = quintile_score(features["frequency"])
     features["m_score"] = quintile_score(features["monetary"])
-    scores = features[["r_score", "f_score", "m_score"]].astype(str)
-    features["rfm_score"] = scores["r_score"] + scores["f_score"] + scores["m_score"]
+    features["rfm_score"] = (
+        features["r_score"] * 100 + features["f_score"] * 10 + features["m_score"]
+    ).astype(str)
     features["tenure"] = (snapshot - first_day).dt.days.astype("int64")
     features["as_of"] = snapshot.date().isoformat()
-    features["first_purchase"] = first_day.dt.date.astype(str)
-    features["last_purchase"] = last_day.dt.date.astype(str)
+    features["first_purchase"] = first_day.dt.strftime("%Y-%m-%d")
+    features["last_purchase"] = last_day.dt.strftime("%Y-%m-%d")
     return features
 
 
