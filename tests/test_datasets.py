@@ -16,15 +16,15 @@ from rfm_segmentation.datasets import (
 
 def test_a_failed_csv_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
     target = tmp_path / "08_reporting" / "customer_segments.csv"  # no folder yet
-    dataset = AtomicCSVDataset(filepath=str(target), save_args={"index": False})
+    dataset = AtomicCSVDataset(filepath=str(target))
     dataset.save(pd.DataFrame({"a": [1, 2]}))
-    real_to_csv = pd.DataFrame.to_csv
+    real_write_csv = pl.DataFrame.write_csv
 
     def dies_half_way(frame, path, **kwargs):
-        real_to_csv(frame.head(3), path, **kwargs)
+        real_write_csv(frame.head(3), path, **kwargs)
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", dies_half_way)
+    monkeypatch.setattr(pl.DataFrame, "write_csv", dies_half_way)
     with pytest.raises(DatasetError, match="No space left"):
         dataset.save(pd.DataFrame({"a": range(1000)}))
     assert target.read_text() == "a\n1\n2\n"
