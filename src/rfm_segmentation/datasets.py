@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 import polars as pl
@@ -139,7 +139,9 @@ class AtomicCSVDataset(CSVDataset):
     million customers; ``save_args`` are ``polars.DataFrame.write_csv``'s. (Object
     stores replace whole objects already; other protocols save as pandas does.)"""
 
-    DEFAULT_SAVE_ARGS: dict[str, Any] = {}  # pandas' index=False: Polars writes none
+    DEFAULT_SAVE_ARGS: ClassVar[
+        dict[str, Any]
+    ] = {}  # pandas' index=False: Polars writes none
 
     def save(self, data: pd.DataFrame) -> None:
         if self._protocol != "file":

@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.checks import positive_data_acceptance
 
 from rfm_segmentation.segments import SEGMENT_NAMES
 
@@ -64,6 +65,11 @@ def test_one_json_access_line_per_request_all_written_by_shutdown(
 
 
 API_KEY = "schemathesis-key"
+# Operations with a rule between fields that OpenAPI cannot state (a tenure, days
+# since the first purchase, is never shorter than the recency): schemathesis
+# generates such bodies as valid, the API answers 422 with the rule, as it should.
+# Only the check that valid-looking data is accepted is skipped for them.
+CROSS_FIELD_RULES = {"POST /api/v1/segment", "POST /api/v1/segment/batch"}
 
 
 def exercise(operation, url: str, keyed: bool, findings: dict[str, list]) -> None:
@@ -82,7 +88,13 @@ def exercise(operation, url: str, keyed: bool, findings: dict[str, list]) -> Non
         if str(response.status_code) not in documented:
             findings["undocumented"].append(where)
         try:
-            case.validate_response(response, headers=headers)
+            case.validate_response(
+                response,
+                headers=headers,
+                excluded_checks=[positive_data_acceptance]
+                if f"{case.method} {case.path}" in CROSS_FIELD_RULES
+                else None,
+            )
         except Exception as failure:  # schemathesis groups its check failures
             findings["nonconforming"].append(f"{where}: {failure}"[:300])
 

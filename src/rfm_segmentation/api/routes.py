@@ -350,9 +350,12 @@ async def reload(store: Store) -> Response:
 
 @report_router.get(
     "/report",
-    response_class=HTMLResponse,
+    response_class=Response,  # the page is HTML, its errors JSON as everywhere
     responses={
-        200: {"description": "The report page (self-contained HTML)"},
+        200: {
+            "description": "The report page (self-contained HTML)",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
         404: _error("The served release has no report page"),
     },
 )
