@@ -11,8 +11,11 @@ fails the test even where the page's Content-Security-Policy would have blocked 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -113,9 +116,10 @@ def test_the_served_report_loads_with_no_other_host_and_shows_the_release(
     assert_shows_the_release_offline(seen, url, trained_project)
 
 
-def test_the_harness_sees_a_request_to_another_host(browser, live_server, tmp_path):
+def test_the_harness_sees_a_request_to_another_host(browser, tmp_path):
     """The checks above would fail for a page that asks another host for anything,
-    even one its Content-Security-Policy blocks."""
+    from a file even where its Content-Security-Policy blocks it, and from a live
+    server on 127.0.0.1 (the request is aborted and recorded)."""
     page = tmp_path / "page.html"
     page.write_text(
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'">'
@@ -124,5 +128,13 @@ def test_the_harness_sees_a_request_to_another_host(browser, live_server, tmp_pa
     offline = visit(browser, page.as_uri(), offline=True, chart=False)
     assert "https://example.com/logo.png" in offline.requests
     assert offline.errors  # the policy's refusal is a console error
-    served = visit(browser, f"{live_server}/docs", offline=False, chart=False)
-    assert any(urlsplit(u).hostname != "127.0.0.1" for u in served.aborted)
+    (tmp_path / "served.html").write_text(
+        '<img src="https://example.com/logo.png"><p>hello</p>'
+    )
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/served.html"
+        served = visit(browser, url, offline=False, chart=False)
+        server.shutdown()
+    assert served.aborted == ["https://example.com/logo.png"]
