@@ -12,7 +12,7 @@ import numpy as np
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from rfm_segmentation.api.model_store import load_served_model
+from rfm_segmentation.api.model_store import ModelStore
 from rfm_segmentation.api.settings import ApiSettings
 
 
@@ -38,8 +38,10 @@ class BatchSegments(BaseModel):
 
 
 def create_app() -> FastAPI:
-    release = load_served_model(ApiSettings.from_env()).release
-    model, names = release.model, release.profile.names
+    release, _ = ModelStore(ApiSettings.from_env()).releases.newest_valid(
+        with_model=True
+    )
+    model, names = release.model, release.profile.naming.cluster_names
     app = FastAPI()
 
     @app.post("/segment")
