@@ -30,14 +30,13 @@ BODIES = [
 
 @pytest.fixture
 def clients(trained_project):
-    """Two apps on the same release: as served, and without the fast path."""
+    """Two apps on the same release: as served, and with RFM_FAST_PATH=false."""
 
     def app(*, fast: bool, **settings) -> TestClient:
-        api = create_app(ApiSettings(project_path=trained_project, **settings))
-        if not fast:
-            api.user_middleware = [
-                m for m in api.user_middleware if m.cls is not FastSegmentPath
-            ]
+        api = create_app(
+            ApiSettings(project_path=trained_project, fast_path=fast, **settings)
+        )
+        assert any(m.cls is FastSegmentPath for m in api.user_middleware) is fast
         return TestClient(api)
 
     def both(**settings) -> tuple[TestClient, TestClient]:

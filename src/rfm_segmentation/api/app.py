@@ -84,12 +84,13 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         settings.api_key.get_secret_value().encode() if settings.api_key else b""
     )
     app.add_middleware(DocsPagePolicy)
-    app.add_middleware(
-        FastSegmentPath,
-        path=API_PREFIX + SEGMENT_PATH,
-        store=store,
-        api_key=app.state.api_key,
-    )
+    if settings.fast_path:
+        app.add_middleware(
+            FastSegmentPath,
+            path=API_PREFIX + SEGMENT_PATH,
+            store=store,
+            api_key=app.state.api_key,
+        )
     app.add_middleware(FollowReloads, store=store)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.body_limit)
     if settings.cors_origins:
