@@ -70,11 +70,12 @@ docs-serve: $(INSTALLED) ## serve the documentation on 127.0.0.1:DOCS_PORT
 docker: ## build the container image with docker (where a docker engine exists)
 	docker build -t rfm-segmentation .
 
-bench: $(INSTALLED) ## feature step on every engine at 1M and 10M rows, default path at 30M and 100M -> docs/benchmarks.md; customer-value fit on 1M customers
+CUSTOMERS ?= 100000 1000000 10000000
+bench: $(INSTALLED) ## feature step by engine and rows, kedro run end to end by customers (CUSTOMERS) -> docs/benchmarks.md; customer-value fit on 1M customers
 	$(BIN)/python -m benchmarks.pipeline
+	$(BIN)/python -m benchmarks.customer_scale --customers $(CUSTOMERS)
 	$(BIN)/python -m benchmarks.customer_value
 
-CUSTOMERS ?= 100000 1000000 10000000
 bench-customers: $(INSTALLED) ## kedro run end to end by customers (CUSTOMERS) beside a straight reference -> docs/benchmarks-customers.md
 	$(BIN)/python -m benchmarks.customer_scale --customers $(CUSTOMERS)
 

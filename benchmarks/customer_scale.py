@@ -214,8 +214,8 @@ def report(sizes: list[Size]) -> str:
     lines = [
         "## Customer scale",
         "",
-        "Written by `make bench-customers` (`python -m benchmarks.customer_scale`); do",
-        "not edit by hand.",
+        "Written by `make bench` (alone: `make bench-customers`; both run",
+        "`python -m benchmarks.customer_scale`); do not edit by hand.",
         "",
         f"Machine: {describe(['polars', 'scikit-learn', 'kedro'])}.",
         "",
