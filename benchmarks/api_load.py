@@ -42,7 +42,6 @@ REPORT = Path(__file__).resolve().parents[1] / "docs" / "api-benchmark.md"
 REFERENCE = {"recency": 15, "frequency": 2, "monetary": 350.75}
 BATCH_SIZE = 10_000
 GOAL_RPS, GOAL_P99_MS, GOAL_SINGLE_RATIO, GOAL_BATCH_RATIO = 7_000, 10.0, 6.0, 3.0
-GOAL_FAST_PATH_RATIO = 1.5  # what keeps fast_path.py: its req/s over the route's
 API = ("rfm_segmentation.api.app:app", "/api/v1/segment", "/ready")
 SEED = ("benchmarks.seed_service:create_app", "/segment", "/docs")
 
@@ -355,16 +354,9 @@ def main(argv: list[str] | None = None) -> None:
 
     single, batch = json.dumps(REFERENCE).encode(), batch_body()
     (api, api_url), (seed, seed_url) = start_server(*API[::2]), start_server(*SEED[::2])
-    route, route_url = start_server(*API[::2], RFM_FAST_PATH="false")
     try:
         runs = [
             ("single: /api/v1/segment", api_url + API[1], single, args.connections),
-            (
-                "single: /api/v1/segment without the fast path (RFM_FAST_PATH=false)",
-                route_url + API[1],
-                single,
-                args.connections,
-            ),
             (
                 "single: seed-style service",
                 seed_url + SEED[1],
@@ -389,19 +381,17 @@ def main(argv: list[str] | None = None) -> None:
             for name, url, body, conns in runs
         ]
     finally:
-        for server in (api, seed, route):
+        for server in (api, seed):
             server.terminate()
             server.wait(timeout=10)
 
-    ours, routed, theirs, our_batch, their_batch = results
+    ours, theirs, our_batch, their_batch = results
     single_ratio, batch_ratio = ours.rps / theirs.rps, our_batch.rps / their_batch.rps
-    fast_ratio = ours.rps / routed.rps
     goals = [
         ("single requests, req/s", f"{ours.rps:,.0f}", f">= {GOAL_RPS:,}", ours.rps >= GOAL_RPS),
         ("single requests, p99", f"{ours.p99_ms:.2f} ms", f"<= {GOAL_P99_MS:.0f} ms", ours.p99_ms <= GOAL_P99_MS),
         ("single requests, x seed-style", f"{single_ratio:.1f}x", f">= {GOAL_SINGLE_RATIO:.0f}x", single_ratio >= GOAL_SINGLE_RATIO),
         ("batches of 10,000, x seed-style", f"{batch_ratio:.1f}x", f">= {GOAL_BATCH_RATIO:.0f}x", batch_ratio >= GOAL_BATCH_RATIO),
-        ("single requests, fast path x FastAPI route", f"{fast_ratio:.2f}x", f">= {GOAL_FAST_PATH_RATIO}x", fast_ratio >= GOAL_FAST_PATH_RATIO),
     ]  # fmt: skip
     table = "\n".join(
         [
@@ -422,8 +412,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     summary = (
         f"Single requests: {single_ratio:.1f}x the seed-style service's req/s, p99 "
-        f"{ours.p99_ms:.2f} ms at {args.connections} connections; "
-        f"{fast_ratio:.2f}x the same API without its fast path. Batches of 10,000: "
+        f"{ours.p99_ms:.2f} ms at {args.connections} connections. Batches of 10,000: "
         f"{batch_ratio:.1f}x."
     )
     print(table, goal_table, summary, sep="\n\n")
@@ -449,9 +438,8 @@ def main(argv: list[str] | None = None) -> None:
         "# API load benchmark\n\n"
         "Written by `make bench-api` (`python -m benchmarks.api_load`); do not edit "
         "by hand.\n\n"
-        "Three uvicorn servers with 1 worker each on 127.0.0.1, serving the same "
-        "release: the API, the API with `RFM_FAST_PATH=false` (`POST /api/v1/segment` "
-        "through its FastAPI route), and a seed-style service (`benchmarks/seed_service.py`: "
+        "Two uvicorn servers with 1 worker each on 127.0.0.1, serving the same "
+        "release: the API, and a seed-style service (`benchmarks/seed_service.py`: "
         "synchronous endpoints, a pydantic object per customer, scikit-learn "
         "`Pipeline.predict` per request, responses serialised by FastAPI), loaded in "
         f"turn in one run, {args.seconds:.0f} s per endpoint, by {client}, keep-alive "

@@ -24,11 +24,9 @@ from .bodies import body_schemas
 from .body_limit import BodyLimitMiddleware
 from .dependencies import require_api_key
 from .docs_pages import SWAGGER_UI_PARAMETERS, DocsPagePolicy
-from .fast_path import FastSegmentPath
 from .model_store import FollowReloads, ModelNotAvailable, ModelStore
 from .routes import (
     API_PREFIX,
-    SEGMENT_PATH,
     ErrorResponse,
     api_router,
     health_router,
@@ -84,13 +82,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         settings.api_key.get_secret_value().encode() if settings.api_key else b""
     )
     app.add_middleware(DocsPagePolicy)
-    if settings.fast_path:
-        app.add_middleware(
-            FastSegmentPath,
-            path=API_PREFIX + SEGMENT_PATH,
-            store=store,
-            api_key=app.state.api_key,
-        )
     app.add_middleware(FollowReloads, store=store)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.body_limit)
     if settings.cors_origins:

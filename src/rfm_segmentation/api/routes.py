@@ -380,7 +380,7 @@ def json_response(payload: dict) -> Response:
 
 
 def json_bytes(payload: dict) -> bytes:
-    """The bytes of every JSON answer (the fast path's too)."""
+    """The bytes of every JSON answer."""
     return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
 
 

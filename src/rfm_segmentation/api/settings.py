@@ -48,7 +48,6 @@ class ApiSettings(BaseSettings):
     body_timeout_seconds: float = Field(default=30, gt=0)
     keep_alive_seconds: float = Field(default=5, gt=0)
     max_connections: int = Field(default=1000, ge=1)  # per worker
-    fast_path: bool = True  # false: POST /api/v1/segment through its FastAPI route
 
     @field_validator("api_key")
     @classmethod
