@@ -184,9 +184,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(
-    target: str, ready_path: str, **env: str
-) -> tuple[subprocess.Popen, str]:
+def start_server(target: str, ready_path: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     server = subprocess.Popen(
         [
@@ -205,7 +203,7 @@ def start_server(
             "--log-level",
             "warning",
         ],
-        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", **env},
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"},
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

@@ -7,8 +7,8 @@
 throwaway project copy under WORKDIR reading CSV, with ``NodeProfile`` recording the
 wall time and peak RSS of every node, and afterwards (not timed) the agreement of
 its model, fitted on a sample above ``clustering.fit_sample_size`` customers, with
-a fit on every customer (adjusted Rand index of their labels). ``reference``: the essential work done
-straight (read, aggregate, one K-Means fit, predict, write). Writes seconds (after
+a fit on every customer (adjusted Rand index of their labels). ``reference``: the
+essential work done straight (read, aggregate, one K-Means fit, predict, write). Writes seconds (after
 imports) and peak RSS (VmHWM, read from /proc) to RESULT_JSON; the run's nodes to
 WORKDIR/nodes.jsonl as they go.
 """

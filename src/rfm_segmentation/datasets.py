@@ -139,9 +139,8 @@ class AtomicCSVDataset(CSVDataset):
     million customers; ``save_args`` are ``polars.DataFrame.write_csv``'s. (Object
     stores replace whole objects already; other protocols save as pandas does.)"""
 
-    DEFAULT_SAVE_ARGS: ClassVar[
-        dict[str, Any]
-    ] = {}  # pandas' index=False: Polars writes none
+    # pandas' default index=False is no Polars argument: Polars writes no index
+    DEFAULT_SAVE_ARGS: ClassVar[dict[str, Any]] = {}
 
     def save(self, data: pd.DataFrame) -> None:
         if self._protocol != "file":

@@ -13,6 +13,8 @@ import polars as pl
 import pytest
 from matplotlib.figure import Figure
 
+from rfm_segmentation.customer_value import NotEstimable
+from rfm_segmentation.pipelines.customer_value import nodes
 from rfm_segmentation.pipelines.customer_value.figures import calibration_vs_holdout
 from rfm_segmentation.pipelines.customer_value.nodes import (
     HOLDOUT_COLUMNS,
@@ -253,3 +255,37 @@ def test_a_shop_without_repeat_buyers_is_segmented_and_its_value_left_empty(
     assert profile.customer_value is None
     assert all(segment.value is None for segment in profile.segments)
     assert "p_alive_mean" not in summarise_segments(profile)
+
+
+def test_without_a_spend_model_purchases_stand_and_value_stays_empty(
+    params, monkeypatch
+):
+    """Spend too heavy-tailed for Gamma-Gamma (q <= 1) leaves only expected_value
+    empty: p_alive and expected purchases come from BG/NBD alone."""
+
+    def heavy_tailed(x, m_x):
+        raise NotEstimable("spend is too heavy-tailed for the Gamma-Gamma model")
+
+    monkeypatch.setattr(nodes, "fit_gamma_gamma", heavy_tailed)
+    clean, _ = shop_transactions(n=600)
+    outputs = run_slice(
+        pipeline_of("feature_engineering", "clustering", "customer_value"),
+        {"clean_transactions": clean},
+        {
+            **params,
+            "rfm": {"snapshot_date": AS_OF.date().isoformat()},
+            "columns": {**params["columns"], "passthrough": []},
+            "stability": {"seeds": 1, "bootstrap": 1},
+        },
+    )
+    table = outputs["customer_value_segments"]
+    assert table["p_alive"].between(0, 1).all()
+    assert table["expected_purchases"].notna().all()
+    assert table["expected_value"].isna().all()
+    model = outputs["customer_value_model"]
+    assert model["gamma_gamma"] is None and model["bg_nbd"] is not None
+    profile = outputs["customer_value_profile"]
+    assert profile.customer_value.gamma_gamma is None
+    filled = [s for s in profile.segments if s.customers]
+    assert all(s.value.expected_value is None for s in filled)
+    assert all(s.value.expected_purchases > 0 for s in filled)
