@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 
 import pandas as pd
 import polars as pl
@@ -35,6 +36,8 @@ pytestmark = [
 def spark():
     from pyspark.sql import SparkSession  # noqa: PLC0415 - optional dependency
 
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)  # the workers' interpreter
     session = (
         SparkSession.builder.master("local[2]")
         .config("spark.sql.shuffle.partitions", "4")
@@ -44,6 +47,7 @@ def spark():
     )
     yield session
     session.stop()
+    monkeypatch.undo()
 
 
 SNAPSHOTS = pipeline_of("segment_history").only_nodes(
