@@ -49,7 +49,8 @@ def assign_on_executors(
 ) -> DataFrame:
     """``assign`` (a pandas table of customers -> the same with the ``added`` columns,
     name -> Spark SQL type) on every batch, on the executors (``mapInPandas``); the
-    fitted model travels inside ``assign``. Columns in ``order(input columns)``."""
+    fitted model travels inside ``assign``. Columns in ``order(input columns)``;
+    persisted, so that the assignment runs once for all its readers."""
     schema = StructType(
         [
             *rfm_features.schema.fields,
@@ -61,8 +62,10 @@ def assign_on_executors(
         for table in tables:
             yield assign(table.reset_index(drop=True))
 
-    return rfm_features.mapInPandas(batches, schema).select(
-        *order(rfm_features.columns)
+    return (
+        rfm_features.mapInPandas(batches, schema)
+        .select(*order(rfm_features.columns))
+        .persist()
     )
 
 

@@ -38,13 +38,11 @@ logger = logging.getLogger(__name__)
 DESCRIPTORS = ["tenure"]  # carried with the model input, not clustered on
 
 
-PROBLEMS = {
-    "recency < 0 or not finite": (nw.col("recency") < 0)
-    | ~nw.col("recency").is_finite(),
-    "frequency < 1 or not finite": (nw.col("frequency") < 1)
-    | ~nw.col("frequency").is_finite(),
-    "monetary < 0 or not finite": (nw.col("monetary") < 0)
-    | ~nw.col("monetary").is_finite(),
+# each model feature's rule: at least this, finite and present
+LOWEST = {
+    "recency < 0 or not finite": ("recency", 0),
+    "frequency < 1 or not finite": ("frequency", 1),
+    "monetary < 0 or not finite": ("monetary", 0),
 }
 # what assignment adds to the customer features, as Spark SQL types
 ASSIGNED = {
@@ -60,16 +58,21 @@ def build_model_input(rfm_features: Any, clustering: dict[str, Any]) -> pd.DataF
     and in range) and the descriptors the naming uses. From a Spark DataFrame only
     the customers the model is fitted on cross to the driver: the seeded sample of
     ``clustering.fit_sample_size`` that the default path fits on."""
-    features = as_lazy(rfm_features).select(*FEATURES)
-    counts = features.select(
+    counts = as_lazy(rfm_features).select(
         **{
-            rule: (bad | nw.col(name).is_null()).cast(nw.Int64).sum()
-            for (rule, bad), name in zip(PROBLEMS.items(), FEATURES, strict=True)
+            rule: (
+                (nw.col(name) < low)
+                | ~nw.col(name).is_finite()
+                | nw.col(name).is_null()
+            )
+            .cast(nw.Int64)
+            .sum()
+            for rule, (name, low) in LOWEST.items()
         }
     )
     found = {
         rule: int(n)
-        for rule, n in zip(PROBLEMS, counts.collect().row(0), strict=True)
+        for rule, n in zip(LOWEST, counts.collect().row(0), strict=True)
         if n
     }
     if found:
@@ -269,7 +272,8 @@ def assigned_order(columns: list[str]) -> list[str]:
     """The assigned table's columns: the features' up to tenure, the assignment's,
     the rest of the features', ``is_outlier``."""
     position = columns.index("tenure")
-    return [*columns[:position], *list(ASSIGNED)[:3], *columns[position:], "is_outlier"]
+    labels = ["cluster_label", "segment_name", "name_reason"]
+    return [*columns[:position], *labels, *columns[position:], "is_outlier"]
 
 
 def assigned_table(
