@@ -9,12 +9,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from narwhals.dependencies import is_pyspark_connect_dataframe, is_pyspark_dataframe
 
 
 def as_lazy(native: Any) -> nw.LazyFrame[Any]:
     """Wrap any supported native frame as a narwhals LazyFrame (eager ones too)."""
     frame = nw.from_native(native)
     return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
+
+
+def is_spark(native: Any) -> bool:
+    """Whether ``native`` is a Spark DataFrame (classic or Spark Connect)."""
+    return is_pyspark_dataframe(native) or is_pyspark_connect_dataframe(native)
 
 
 def to_pandas(frame: nw.LazyFrame[Any]) -> pd.DataFrame:
@@ -38,3 +44,11 @@ def positions_of(ids: pd.Series, keys: pd.Series) -> np.ndarray:
         raise ValueError(f"{keys.name} has duplicate values: one row per id is needed")
     found = pc.index_in(pa.array(ids), value_set=keys_array)
     return found.fill_null(-1).to_numpy(zero_copy_only=False)
+
+
+def collected(native: Any) -> pd.DataFrame:
+    """A customer table as pandas on the driver: pandas as it is, any other frame
+    evaluated (a Spark DataFrame crosses to the driver whole)."""
+    if isinstance(native, pd.DataFrame):
+        return native
+    return to_pandas(as_lazy(native))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +114,9 @@ class SparkHooks:
         """Create the Spark session from the environment's ``spark.yml``.
 
         ``spark.remote`` (or ``SPARK_REMOTE``) selects Spark Connect; otherwise
-        ``spark.master`` is used, ``local[*]`` in conf/spark. Environments without
-        a spark.yml start no Spark at all.
+        ``spark.master`` is used, ``local[*]`` in conf/spark, whose Python workers
+        run this interpreter unless ``PYSPARK_PYTHON`` says otherwise. Environments
+        without a spark.yml start no Spark at all.
         """
         try:
             spark_conf = dict(context.config_loader["spark"])
@@ -134,6 +136,10 @@ class SparkHooks:
                 for key, value in spark_conf.items()
                 if key != "spark.master" and not key.startswith("spark.driver.")
             }
+        elif str(spark_conf.get("spark.master", "")).startswith("local"):
+            # a local master's Python workers run the nodes' code (the assignment's
+            # mapInPandas): this interpreter has the project; the PATH's may not
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         for key, value in spark_conf.items():
             builder = builder.config(key, str(value))
         session = builder.getOrCreate()

@@ -88,9 +88,9 @@ def test_training_is_deterministic(rfm_features, params):
     ],
 )
 def test_model_input_rejects_values_the_model_cannot_use(
-    rfm_features, column, value, rule
+    rfm_features, params, column, value, rule
 ):
     broken = rfm_features.copy()
     broken.loc[3, column] = value
     with pytest.raises(ValueError, match=rule):
-        build_model_input(broken)
+        build_model_input(broken, params["clustering"])

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import Pipeline
 
-from rfm_segmentation.assignment import KEPT
+from rfm_segmentation.assignment import KEPT, Segmenter
+from rfm_segmentation.frames import as_lazy, is_spark
 from rfm_segmentation.model import (
     FEATURES,
     centroids_in_original_units,
@@ -35,20 +38,56 @@ logger = logging.getLogger(__name__)
 DESCRIPTORS = ["tenure"]  # carried with the model input, not clustered on
 
 
-def build_model_input(rfm_features: pd.DataFrame) -> pd.DataFrame:
-    """Customer id, the three model features (checked to be finite and in range) and
-    the descriptors the naming uses."""
-    table = rfm_features[["customer_id", *FEATURES, *DESCRIPTORS]]
-    values = table[FEATURES].to_numpy(dtype=float)
-    problems = {
-        "recency < 0 or not finite": ~np.isfinite(values[:, 0]) | (values[:, 0] < 0),
-        "frequency < 1 or not finite": ~np.isfinite(values[:, 1]) | (values[:, 1] < 1),
-        "monetary < 0 or not finite": ~np.isfinite(values[:, 2]) | (values[:, 2] < 0),
+# each model feature's rule: at least this, finite and present
+LOWEST = {
+    "recency < 0 or not finite": ("recency", 0),
+    "frequency < 1 or not finite": ("frequency", 1),
+    "monetary < 0 or not finite": ("monetary", 0),
+}
+# what assignment adds to the customer features, as Spark SQL types
+ASSIGNED = {
+    "cluster_label": "bigint",
+    "segment_name": "string",
+    "name_reason": "string",
+    "is_outlier": "boolean",
+}
+
+
+def build_model_input(rfm_features: Any, clustering: dict[str, Any]) -> pd.DataFrame:
+    """Customer id, the three model features (every customer checked to be finite
+    and in range) and the descriptors the naming uses. From a Spark DataFrame only
+    the customers the model is fitted on cross to the driver: the seeded sample of
+    ``clustering.fit_sample_size`` that the default path fits on."""
+    counts = as_lazy(rfm_features).select(
+        **{
+            rule: (
+                (nw.col(name) < low)
+                | ~nw.col(name).is_finite()
+                | nw.col(name).is_null()
+            )
+            .cast(nw.Int64)
+            .sum()
+            for rule, (name, low) in LOWEST.items()
+        }
+    )
+    found = {
+        rule: int(n)
+        for rule, n in zip(LOWEST, counts.collect().row(0), strict=True)
+        if n
     }
-    found = {rule: int(bad.sum()) for rule, bad in problems.items() if bad.any()}
     if found:
         raise ValueError(f"rfm_features has rows the model cannot use: {found}")
-    return table.reset_index(drop=True)
+    columns = ["customer_id", *FEATURES, *DESCRIPTORS]
+    if is_spark(rfm_features):
+        from rfm_segmentation.spark_assignment import fit_sample  # noqa: PLC0415
+
+        return fit_sample(
+            rfm_features,
+            columns,
+            clustering["fit_sample_size"],
+            clustering["random_state"],
+        )
+    return rfm_features[columns].reset_index(drop=True)
 
 
 def train_segmentation_model(
@@ -187,18 +226,36 @@ def name_segments(
 def assign_segments(
     segmentation_model: Pipeline,
     segment_naming: SegmentNaming,
-    rfm_features: pd.DataFrame,
+    rfm_features: Any,
     naming: dict[str, Any],
-) -> pd.DataFrame:
+) -> Any:
     """Every customer's features with their cluster (K-Means), final segment name
     and why (``Segmenter.assign``), and whether a feature lies beyond the model's
-    outlier bounds. Warns when many customers leave their cluster's name."""
-    values = rfm_features[FEATURES].to_numpy(dtype=float)
-    assigned = segmenter_of(segmentation_model, segment_naming).assign(
-        values, rfm_features["tenure"].to_numpy(dtype=float)
+    outlier bounds. A Spark DataFrame is assigned on the executors, batch by batch,
+    and stays one. Warns when many customers leave their cluster's name."""
+    assign = partial(
+        assigned_table,
+        segmenter_of(segmentation_model, segment_naming),
+        upper_bounds_of(segmentation_model),
     )
-    moved = float(np.mean(assigned.reasons != KEPT))
-    fifth = float(np.mean(assigned.names == RETURNING.name))
+    if is_spark(rfm_features):
+        from rfm_segmentation.spark_assignment import (  # noqa: PLC0415
+            assign_on_executors,
+        )
+
+        table = assign_on_executors(rfm_features, assign, ASSIGNED, assigned_order)
+    else:
+        table = assign(rfm_features)
+    shares = (
+        as_lazy(table)
+        .select(
+            moved=(nw.col("name_reason") != KEPT).cast(nw.Float64).mean(),
+            fifth=(nw.col("segment_name") == RETURNING.name).cast(nw.Float64).mean(),
+        )
+        .collect()
+        .row(0)
+    )
+    moved, fifth = (float(share) for share in shares)
     if max(moved, fifth) > naming["warn_moved_share"]:
         logger.warning(
             "%.1f%% of customers contradict their cluster's name and moved to another "
@@ -208,16 +265,30 @@ def assign_segments(
             100 * fifth,
             RETURNING.name,
         )
-    position = rfm_features.columns.get_loc("tenure")
-    table = rfm_features.iloc[:, :position].assign(
+    return table
+
+
+def assigned_order(columns: list[str]) -> list[str]:
+    """The assigned table's columns: the features' up to tenure, the assignment's,
+    the rest of the features', ``is_outlier``."""
+    position = columns.index("tenure")
+    labels = ["cluster_label", "segment_name", "name_reason"]
+    return [*columns[:position], *labels, *columns[position:], "is_outlier"]
+
+
+def assigned_table(
+    segmenter: Segmenter, upper_bounds: np.ndarray, rfm_features: pd.DataFrame
+) -> pd.DataFrame:
+    """``rfm_features`` (pandas: all customers, or one batch) with their assignment."""
+    values = rfm_features[FEATURES].to_numpy(dtype=float)
+    assigned = segmenter.assign(values, rfm_features["tenure"].to_numpy(dtype=float))
+    table = rfm_features.assign(
         cluster_label=assigned.labels,
         segment_name=assigned.names,
         name_reason=assigned.reasons,
+        is_outlier=(values > upper_bounds).any(axis=1),
     )
-    return table.assign(
-        **{column: rfm_features[column] for column in rfm_features.columns[position:]},
-        is_outlier=(values > upper_bounds_of(segmentation_model)).any(axis=1),
-    )
+    return table[assigned_order(list(rfm_features.columns))]
 
 
 def profile_segments(

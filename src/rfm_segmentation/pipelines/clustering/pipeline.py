@@ -18,7 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_model_input,
-                inputs="rfm_features",
+                inputs=["rfm_features", "params:clustering"],
                 outputs="model_input",
                 name="build_model_input",
             ),

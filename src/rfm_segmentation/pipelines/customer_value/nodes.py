@@ -27,11 +27,12 @@ from rfm_segmentation.customer_value import (
     fit_bg_nbd,
     fit_gamma_gamma,
 )
-from rfm_segmentation.frames import as_lazy, positions_of, to_pandas
+from rfm_segmentation.frames import as_lazy, collected, positions_of, to_pandas
 from rfm_segmentation.model import FEATURES, segmenter_of
 from rfm_segmentation.pipelines.feature_engineering.nodes import (
     aggregate_customer_activity,
     compute_rfm_features,
+    feature_dates,
 )
 from rfm_segmentation.profile import TIME_UNITS, SegmentNaming, SegmentProfile
 from rfm_segmentation.segments import segment_order
@@ -54,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 
 def fit_customer_value(
-    rfm_features: pd.DataFrame, clean_transactions: Any, customer_value: dict[str, Any]
+    rfm_features: Any, clean_transactions: Any, customer_value: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Both models fitted on every customer's purchases up to the as-of date, and
     each customer's ``p_alive``, ``expected_purchases`` and ``expected_value`` over
@@ -63,6 +64,7 @@ def fit_customer_value(
     columns empty, with a warning. Returns the customer table and the model report
     (customer_value_model)."""
     unit = _unit_days(customer_value)
+    rfm_features = collected(rfm_features)
     as_of = datetime.fromisoformat(str(rfm_features["as_of"].iloc[0]))
     summary = customer_summary(
         rfm_features, repeat_spend(clean_transactions, as_of + DAY), unit
@@ -232,7 +234,7 @@ def model_report(
 
 def backtest_customer_value(
     clean_transactions: Any,
-    rfm_features: pd.DataFrame,
+    rfm_features: Any,
     segmentation_model: Pipeline,
     segment_naming: SegmentNaming,
     customer_value: dict[str, Any],
@@ -244,9 +246,8 @@ def backtest_customer_value(
     [cutoff, as_of). Returns that table and the calibration fit's report; where the
     data end before a calibration period begins, an empty table and the reason."""
     unit = _unit_days(customer_value)
-    as_of = pd.Timestamp(rfm_features["as_of"].iloc[0])
+    as_of, first = feature_dates(rfm_features)
     cutoff = as_of - pd.Timedelta(days=customer_value["holdout_days"])
-    first = pd.to_datetime(rfm_features["first_purchase"]).min()
     report: dict[str, Any] = {
         "as_of": as_of.date().isoformat(),
         "cutoff": cutoff.date().isoformat(),

@@ -109,6 +109,18 @@ def compute_rfm_features(
     return features
 
 
+def feature_dates(rfm_features: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The features' as-of date and their earliest first purchase day, on any
+    engine (one row crosses to the driver)."""
+    as_of, first = (
+        as_lazy(rfm_features)
+        .select(nw.col("as_of").max(), nw.col("first_purchase").min())
+        .collect()
+        .row(0)
+    )
+    return pd.Timestamp(as_of), pd.Timestamp(first)
+
+
 def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
     """Scores 1-5 (5 best) by rank; equal values always get the same score.
 

@@ -31,6 +31,7 @@ from rfm_segmentation.history import (
 )
 from rfm_segmentation.model import FEATURES, segmenter_of
 from rfm_segmentation.pipelines.data_processing.schema import passthrough_columns
+from rfm_segmentation.pipelines.feature_engineering.nodes import feature_dates
 from rfm_segmentation.profile import SegmentProfile
 from rfm_segmentation.segments import base_segment, segment_slug
 
@@ -47,16 +48,13 @@ ACTIVITY_COLUMNS = [
 ]
 
 
-def choose_snapshot_dates(
-    rfm_features: pd.DataFrame, snapshots: dict[str, Any]
-) -> list[str]:
+def choose_snapshot_dates(rfm_features: Any, snapshots: dict[str, Any]) -> list[str]:
     """The snapshot dates, oldest first, the last being the features' as-of date: ``snapshots.dates`` before it when given, else the last ``count`` dates of
     ``frequency`` (a pandas frequency; ``MS``, month starts, are the ends of the
     months before) up to the as-of date, the latest of them moved to the as-of date,
     and after the first purchase. A snapshot counts the purchases before its date.
     Data shorter than one period gets one snapshot and no migrations."""
-    as_of = pd.Timestamp(rfm_features["as_of"].iloc[0])
-    first = pd.to_datetime(rfm_features["first_purchase"]).min()
+    as_of, first = feature_dates(rfm_features)
     if snapshots.get("dates"):
         earlier = sorted({pd.Timestamp(d) for d in snapshots["dates"]} - {as_of})
         if any(d > as_of for d in earlier):
