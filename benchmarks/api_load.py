@@ -104,7 +104,14 @@ def wrk_load(
         ).stdout
     if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"errors during the load test of {name}:\n{output}")
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    return wrk_result(name, connections, output)
+
+
+def wrk_result(name: str, connections: int, output: str) -> Result:
+    """The requests, req/s, p50 and p99 of a ``wrk --latency`` report."""
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
+    if len(latency) < 2:
+        raise RuntimeError(f"no p50/p99 in the report of {name}:\n{output}")
     return Result(
         name,
         connections,

@@ -3,6 +3,8 @@ per-customer rules it honours."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,6 +65,51 @@ def test_every_name_meets_its_segments_rules_and_kept_names_are_the_clusters(rel
     assert (assigned.names[~kept] != cluster_names[assigned.labels[~kept]]).all()
     assert all(r.startswith("moved: ") for r in assigned.reasons[~kept])
     assert 0 < kept.mean() < 1
+
+
+def around(values: list[float]) -> list[float]:
+    return sorted({v + d for v in values for d in (-0.5, 0, 0.5)})
+
+
+def at_thresholds(segmenter) -> tuple[np.ndarray, np.ndarray]:
+    """Customers exactly at, just under and just over every learned threshold."""
+    t = segmenter.thresholds
+    days = [t.recent_days, t.lapsed_days, t.new_tenure_days]
+    grid = np.array(
+        np.meshgrid(
+            around(days),
+            around([1, t.few_purchases]),
+            around([t.low_spend, t.high_spend]),
+            around(days),
+        )
+    ).reshape(4, -1)
+    tenure = np.maximum(grid[3], grid[0])
+    return np.clip(grid[:3].T, [0, 1, 0], None), tenure
+
+
+@pytest.mark.parametrize(
+    "names",
+    [None, ("Champions", "Champions 2", "At-Risk", "Lost Customers")],
+    ids=["fitted names", "a segment no cluster carries"],
+)
+def test_assign_one_equals_assign_for_every_customer(release, names):
+    segmenter = release.segmenter
+    if names is not None:
+        segmenter = dataclasses.replace(segmenter, cluster_names=names)
+    rfm, tenure = random_customers(20_000, 11)
+    edge_rfm, edge_tenure = at_thresholds(segmenter)
+    rfm, tenure = np.vstack([rfm, edge_rfm]), np.concatenate([tenure, edge_tenure])
+    for given in (tenure, None):
+        vector = segmenter.assign(rfm, given)
+        one = [
+            segmenter.assign_one(*row, None if given is None else float(given[i]))
+            for i, row in enumerate(rfm.tolist())
+        ]
+        labels, names_, reasons = (list(column) for column in zip(*one, strict=True))
+        assert labels == vector.labels.tolist()
+        assert names_ == vector.names.tolist()
+        assert reasons == vector.reasons.tolist()
+        assert len(set(names_)) > 3 and KEPT in reasons and len(set(reasons)) > 2
 
 
 def test_without_tenure_its_rules_are_not_checked_and_said_so(release):

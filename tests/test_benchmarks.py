@@ -169,6 +169,24 @@ def test_the_profile_shares_the_request_path_among_layers(trained_project, monke
     assert 95 <= sum(shares) <= 105  # every layer, rounded
 
 
+WRK_REPORT = """Running 10s test @ http://127.0.0.1:59463/segment
+  1 threads and 32 connections
+  Latency Distribution
+     50%   70.56ms
+     75%   87.33ms
+     99%    1.35s \n  3972 requests in 10.01s, 752.51KB read
+Requests/sec:    396.73
+"""
+
+
+def test_a_wrk_report_is_read_whatever_its_units_and_padding():
+    result = api_load.wrk_result("single", 32, WRK_REPORT)
+    assert (result.requests, result.rps) == (3972, 396.73)
+    assert (result.p50_ms, result.p99_ms) == (70.56, 1350.0)
+    with pytest.raises(RuntimeError, match="no p50/p99"):
+        api_load.wrk_result("single", 32, WRK_REPORT.replace("99%", "98%"))
+
+
 @pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
 )

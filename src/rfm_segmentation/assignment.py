@@ -11,7 +11,9 @@ stores it as JSON, so the API serves without scikit-learn and never unpickles.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -25,6 +27,7 @@ from .segments import (
     base_segment,
     customer_rule_groups,
     failed_reason,
+    first_failed_group,
     unchecked_rules,
 )
 
@@ -119,11 +122,66 @@ class Segmenter:
             *(np.concatenate(column) for column in zip(*parts, strict=True))
         )
 
+    def assign_one(
+        self, recency: float, frequency: float, monetary: float, tenure: float | None
+    ) -> tuple[int, str, str]:
+        """``assign`` for one customer, in plain Python: its cluster, name and
+        reason, equal to ``assign``'s (``tests/test_assignment.py``) at a small
+        fraction of the cost of numpy on one row (an API request)."""
+        features = {
+            "recency": recency,
+            "frequency": frequency,
+            "monetary": monetary,
+            "tenure": tenure,
+        }
+        standardized = [
+            (math.log1p(min(value, upper)) - mean) / scale
+            for value, upper, mean, scale in zip(
+                (recency, frequency, monetary), *self._plain, strict=True
+            )
+        ]
+        distances = [
+            sum((x - c) ** 2 for x, c in zip(standardized, centre, strict=True))
+            for centre in self._plain_centroids
+        ]
+        order = sorted(range(len(distances)), key=distances.__getitem__)
+        failed = {
+            segment.name: first_failed_group(segment, features, self.thresholds)
+            for segment in self._candidates
+        }
+        fitting = [
+            self.cluster_names[label]
+            for label in order
+            if failed[base_segment(self.cluster_names[label]).name] is None
+        ] or [
+            s.name for s in self._fallbacks if failed[s.name] is None or s is RETURNING
+        ]
+        nearest, name = order[0], fitting[0]
+        segment = base_segment(self.cluster_names[nearest])
+        broken = failed[segment.name]
+        reason = KEPT if broken is None else f"moved: {failed_reason(segment, broken)}"
+        return nearest, name, reason
+
+    @cached_property
+    def _plain(self) -> tuple[list[float], list[float], list[float]]:
+        return self.upper.tolist(), self.mean.tolist(), self.scale.tolist()
+
+    @cached_property
+    def _plain_centroids(self) -> list[list[float]]:
+        return self.centroids.tolist()
+
     def unchecked(self, segment_name: str, tenure_given: bool) -> list[str]:
         """The rules of ``segment_name`` that could not be checked without tenure."""
         if tenure_given:
             return []
-        return unchecked_rules(base_segment(segment_name), {"tenure"}, self.thresholds)
+        return list(self._unchecked_without_tenure[base_segment(segment_name).name])
+
+    @cached_property
+    def _unchecked_without_tenure(self) -> dict[str, tuple[str, ...]]:
+        return {
+            s.name: tuple(unchecked_rules(s, {"tenure"}, self.thresholds))
+            for s in (*SEGMENTS, RETURNING)
+        }
 
     def _assign(
         self, rfm: np.ndarray, tenure: np.ndarray | None
@@ -169,13 +227,13 @@ class Segmenter:
                 reasons[moved] = texts[failed]
         return nearest, names, reasons
 
-    @property
+    @cached_property
     def _fallbacks(self) -> tuple[Segment, ...]:
         """Segments no cluster carries, in segment order, then the fifth name."""
         carried = {base_segment(n).name for n in self.cluster_names}
         return (*(s for s in SEGMENTS if s.name not in carried), RETURNING)
 
-    @property
+    @cached_property
     def _candidates(self) -> tuple[Segment, ...]:
         carried = {base_segment(n).name for n in self.cluster_names}
         return (*(s for s in SEGMENTS if s.name in carried), *self._fallbacks)

@@ -505,6 +505,23 @@ def customer_rule_groups(
     return groups
 
 
+def first_failed_group(
+    segment: Segment,
+    features: Mapping[str, float | None],
+    thresholds: CustomerThresholds,
+) -> int | None:
+    """``customer_rule_groups`` for one customer: the first group of ``segment``'s
+    customer rules it breaks, None if it meets them all (a feature given as None is
+    not checked)."""
+    for g, group in enumerate(segment.customer_rules):
+        checked = [CONDITIONS[key] for key in group]
+        if any(features[c.feature] is None for c in checked):
+            continue
+        if not any(c.holds(features[c.feature], thresholds) for c in checked):
+            return g
+    return None
+
+
 def failed_reason(segment: Segment, failed_group: int) -> str:
     """Why a customer breaks ``segment``'s group ``failed_group``: ``not recent``."""
     group = segment.customer_rules[failed_group]

@@ -1,5 +1,6 @@
-"""Answers to segment requests: one definition, for the route, the batch and the fast
-path, all through the release's one assignment (``Segmenter.assign``)."""
+"""Answers to segment requests: one definition for the route and the batch, through
+the release's one assignment (``Segmenter.assign``, or ``assign_one``, its equal in
+plain Python, for a single customer: most requests)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from rfm_segmentation.assignment import Segmenter
 from rfm_segmentation.release import Release
 from rfm_segmentation.segments import base_segment
 
@@ -26,18 +28,7 @@ def assignments(
     tenure = np.array([c.get("tenure", np.nan) for c in customers], dtype=float)
     known = ~np.isnan(tenure)
     segmenter = release.segmenter
-    names = np.empty(len(rfm), dtype=object)
-    labels = np.empty(len(rfm), dtype=np.int64)
-    reasons = np.empty(len(rfm), dtype=object)
-    for given in (True, False):
-        rows = known if given else ~known
-        if rows.any():
-            done = segmenter.assign(rfm[rows], tenure[rows] if given else None)
-            names[rows], labels[rows], reasons[rows] = (
-                done.names,
-                done.labels,
-                done.reasons,
-            )
+    labels, names, reasons = _assigned(segmenter, rfm, tenure, known)
     outside = segmenter.outside_training_range(rfm)
     alive = _p_alive(rfm, tenure, known, release)
     return [
@@ -59,6 +50,28 @@ def assignments(
             strict=True,
         )
     ]
+
+
+def _assigned(
+    segmenter: Segmenter, rfm: np.ndarray, tenure: np.ndarray, known: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each customer's cluster, name and reason, with its tenure where ``known``."""
+    if len(rfm) == 1:
+        one = segmenter.assign_one(*rfm[0].tolist(), tenure[0] if known[0] else None)
+        return tuple(np.array([value], dtype=object) for value in one)
+    labels = np.empty(len(rfm), dtype=np.int64)
+    names = np.empty(len(rfm), dtype=object)
+    reasons = np.empty(len(rfm), dtype=object)
+    for given in (True, False):
+        rows = known if given else ~known
+        if rows.any():
+            done = segmenter.assign(rfm[rows], tenure[rows] if given else None)
+            labels[rows], names[rows], reasons[rows] = (
+                done.labels,
+                done.names,
+                done.reasons,
+            )
+    return labels, names, reasons
 
 
 def _p_alive(
