@@ -52,9 +52,24 @@ CHUNK = 500_000  # customers assigned at a time: bounds the (n, k) temporaries
 
 @dataclass(frozen=True)
 class Assignment:
+    """Each customer's cluster, and its name and reason as codes into short tables
+    (a million customers need no Python strings until they are written)."""
+
     labels: np.ndarray  # (n,) K-Means cluster: the nearest centre
-    names: np.ndarray  # (n,) final segment name (object)
-    reasons: np.ndarray  # (n,) "cluster", or why the customer moved (object)
+    name_codes: np.ndarray  # (n,) final segment name, as its index in name_table
+    reason_codes: np.ndarray  # (n,) index in reason_table: "cluster" or why it moved
+    name_table: tuple[str, ...]
+    reason_table: tuple[str, ...]
+
+    @property
+    def names(self) -> np.ndarray:
+        """(n,) final segment names (object)."""
+        return np.asarray(self.name_table, dtype=object)[self.name_codes]
+
+    @property
+    def reasons(self) -> np.ndarray:
+        """(n,) ``KEPT``, or why the customer moved (object)."""
+        return np.asarray(self.reason_table, dtype=object)[self.reason_codes]
 
 
 @dataclass(frozen=True)
@@ -92,8 +107,12 @@ class Segmenter:
     def distances(self, rfm: np.ndarray) -> np.ndarray:
         """(n, k) squared distances to each centre, in the model's space."""
         standardized = (np.log1p(np.minimum(rfm, self.upper)) - self.mean) / self.scale
-        return ((standardized[:, None, :] - self.centroids[None, :, :]) ** 2).sum(
-            axis=2
+        columns = standardized.T  # summed feature by feature, in order: one (n,) pass
+        return np.column_stack(  # per centre and feature, no (n, k, 3) temporary
+            [
+                sum((x - c) ** 2 for x, c in zip(columns, centre, strict=True))
+                for centre in self.centroids
+            ]
         )
 
     def predict(self, rfm: np.ndarray) -> np.ndarray:
@@ -118,8 +137,11 @@ class Segmenter:
             )
             for start in range(0, max(len(rfm), 1), CHUNK)
         ]
+        labels, name_codes, reason_codes = (
+            np.concatenate(column) for column in zip(*parts, strict=True)
+        )
         return Assignment(
-            *(np.concatenate(column) for column in zip(*parts, strict=True))
+            labels, name_codes, reason_codes, self._name_table, self._reason_table
         )
 
     def assign_one(
@@ -186,6 +208,7 @@ class Segmenter:
     def _assign(
         self, rfm: np.ndarray, tenure: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Labels, name codes and reason codes (``Assignment``) of one chunk."""
         features = {
             "recency": rfm[:, 0],
             "frequency": rfm[:, 1],
@@ -203,29 +226,51 @@ class Segmenter:
             [fits[base_segment(n).name] for n in self.cluster_names]
         )
         ordered_fits = np.take_along_axis(cluster_fits, order, axis=1)
-        names = np.asarray(self.cluster_names, dtype=object)[
-            np.take_along_axis(order, ordered_fits.argmax(axis=1)[:, None], 1)[:, 0]
-        ]
+        names = np.take_along_axis(order, ordered_fits.argmax(axis=1)[:, None], 1)
+        names = names[:, 0].astype(np.int8)  # the cluster's index: its name's code
         unplaced = ~ordered_fits.any(axis=1)
-        for segment in self._fallbacks:  # in order; RETURNING last, unconditionally
+        for code, segment in enumerate(self._fallbacks, start=len(self.cluster_names)):
             take = unplaced & (fits[segment.name] | (segment is RETURNING))
-            names[take] = segment.name
+            names[take] = code  # in order; RETURNING last, unconditionally
             unplaced &= ~take
-        reasons = np.full(len(rfm), KEPT, dtype=object)
+        reasons = np.zeros(len(rfm), dtype=np.int8)  # KEPT
         for label, name in enumerate(self.cluster_names):
             segment = base_segment(name)
             moved = (nearest == label) & ~ordered_fits[:, 0]
             if moved.any():
                 failed = (~groups[segment.name][moved]).argmax(axis=1)
-                texts = np.array(
-                    [
-                        f"moved: {failed_reason(segment, g)}"
-                        for g in range(len(segment.customer_rules))
-                    ],
-                    dtype=object,
-                )
-                reasons[moved] = texts[failed]
+                reasons[moved] = self._reason_codes[segment.name][failed]
         return nearest, names, reasons
+
+    @cached_property
+    def _name_table(self) -> tuple[str, ...]:
+        """The names ``_assign`` codes: the clusters', then the fallbacks'."""
+        return (*self.cluster_names, *(s.name for s in self._fallbacks))
+
+    @cached_property
+    def _reason_table(self) -> tuple[str, ...]:
+        """``KEPT``, then each reason for leaving a cluster's segment, once."""
+        moved = (
+            f"moved: {failed_reason(segment, g)}"
+            for segment in SEGMENTS
+            for g in range(len(segment.customer_rules))
+        )
+        return tuple(dict.fromkeys((KEPT, *moved)))
+
+    @cached_property
+    def _reason_codes(self) -> dict[str, np.ndarray]:
+        """Segment -> (groups,) the reason code of breaking each of its groups."""
+        code = {reason: i for i, reason in enumerate(self._reason_table)}
+        return {
+            segment.name: np.array(
+                [
+                    code[f"moved: {failed_reason(segment, g)}"]
+                    for g in range(len(segment.customer_rules))
+                ],
+                dtype=np.int8,
+            )
+            for segment in SEGMENTS
+        }
 
     @cached_property
     def _fallbacks(self) -> tuple[Segment, ...]:

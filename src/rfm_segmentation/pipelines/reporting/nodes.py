@@ -24,7 +24,8 @@ def evaluate_k_range(
 ) -> pd.DataFrame:
     """Inertia and silhouette of the segmentation model for each k in the range, on
     a seeded sample of ``clustering.evaluation_sample_size`` customers when there are
-    more (silhouette on a smaller sample: it is quadratic)."""
+    more (silhouette on a smaller sample: it is quadratic), with
+    ``k_selection.n_init`` restarts per k."""
     features = model_input[FEATURES].to_numpy(dtype=float)
     features = features[
         sample_rows(
@@ -36,7 +37,9 @@ def evaluate_k_range(
     k_max = min(k_selection["k_max"], len(np.unique(features, axis=0)) - 1)
     rows = []
     for k in range(k_selection["k_min"], k_max + 1):
-        model = fit_segmentation_model(features, clustering, n_clusters=k)
+        model = fit_segmentation_model(
+            features, clustering, n_clusters=k, n_init=k_selection["n_init"]
+        )
         labels = model.predict(features)
         silhouette = sampled_silhouette(
             model,

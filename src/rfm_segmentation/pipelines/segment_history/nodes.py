@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from rfm_segmentation.frames import as_lazy, to_pandas
+from rfm_segmentation.frames import as_lazy, positions_of, to_pandas
 from rfm_segmentation.history import (
     ABSENT,
     ENTERED,
@@ -126,7 +126,9 @@ def segment_snapshots(
     ids = customer_segments["customer_id"].to_numpy()
     earlier = snapshot_dates[:-1]
     shape = (len(earlier), len(ids))
-    columns = pd.Index(ids).get_indexer(snapshot_activity["customer_id"])
+    columns = positions_of(
+        snapshot_activity["customer_id"], customer_segments["customer_id"]
+    )
     if (columns < 0).any():
         raise ValueError("snapshot activity names customers the table does not have")
     periods = snapshot_activity["period"].to_numpy(dtype=np.int64)
@@ -150,15 +152,17 @@ def segment_snapshots(
     }
     codes = np.full(shape, ABSENT, dtype=np.int8)
     segmenter = segmenter_of(segmentation_model, segment_profile.naming)
-    code_of = {name: code for code, name in enumerate(segment_profile.segment_names)}
+    names = pd.Series(segment_profile.segment_names)
     for s in range(len(earlier)):
         present = frequency[s] > 0
         rfm = np.column_stack([features[f][s, present] for f in FEATURES])
-        names = segmenter.assign(rfm, features["tenure"][s, present]).names
-        codes[s, present] = pd.Series(names).map(code_of).to_numpy()
+        assigned = segmenter.assign(rfm, features["tenure"][s, present])
+        codes[s, present] = _codes(pd.Series(assigned.name_table), names)[
+            assigned.name_codes
+        ]
     for feature in FEATURE_TYPES:
         features[feature][codes == ABSENT] = 0
-    final = customer_segments["segment_name"].map(code_of).to_numpy(dtype=np.int8)
+    final = _codes(customer_segments["segment_name"], names)
     return SegmentHistory(
         customer_ids=ids,
         snapshots=tuple(snapshot_dates),
@@ -169,6 +173,15 @@ def segment_snapshots(
             for f, t in FEATURE_TYPES.items()
         },
     )
+
+
+def _codes(segment_names: pd.Series, profile_names: pd.Series) -> np.ndarray:
+    """Each name's code: its position among the profile's names."""
+    codes = positions_of(segment_names, profile_names)
+    if (codes < 0).any():
+        unknown = sorted(set(segment_names[codes < 0]))
+        raise ValueError(f"segments the profile does not name: {unknown}")
+    return codes.astype(np.int8)
 
 
 def _days(values: pd.Series) -> np.ndarray:
