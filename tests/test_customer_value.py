@@ -11,6 +11,8 @@ from benchmarks.customer_value import main as benchmark
 from rfm_segmentation.customer_value import (
     BgNbdFit,
     GammaGammaFit,
+    _bg_nbd,
+    _BgNbdData,
     bg_nbd_log_likelihood,
     expected_value,
     fit_bg_nbd,
@@ -203,6 +205,34 @@ def test_the_log_likelihood_is_a_maximum():
     for step in 0.01 * np.vstack([np.eye(4), -np.eye(4)]):
         nearby = bg_nbd_log_likelihood(estimate * (1 + step), c.x, c.t_x, c.T).sum()
         assert nearby < fit.log_likelihood
+
+
+def test_customers_alike_count_by_weight_in_the_likelihood_and_its_gradient():
+    """Whole weeks make many customers alike, which are computed once, weighted:
+    each keeps its own log-likelihood, in input order, and the analytic gradient
+    is the sum's own (central differences)."""
+    c = simulate_customers(CDNOW, CDNOW_SPEND, np.full(5_000, 39.0), seed=3)
+    t_x = np.where(c.x > 0, np.ceil(c.t_x), 0)
+    data = _BgNbdData(c.x, t_x, c.T)
+    assert len(data.weights) < (c.x > 0).sum() / 2
+    log_params = np.log(CDNOW)
+    ll, gradient = _bg_nbd(log_params, data)
+    each = bg_nbd_log_likelihood(CDNOW, c.x, t_x, c.T)
+    alone = [
+        bg_nbd_log_likelihood(CDNOW, [c.x[i]], [t_x[i]], [c.T[i]])[0] for i in range(50)
+    ]
+    np.testing.assert_allclose(each[:50], alone, rtol=1e-12)
+    np.testing.assert_allclose(np.sort(ll), np.sort(each), rtol=1e-12)
+    steps = 1e-6 * np.eye(4)
+    numeric = [
+        (
+            _bg_nbd(log_params + h, data)[0].sum()
+            - _bg_nbd(log_params - h, data)[0].sum()
+        )
+        / 2e-6
+        for h in steps
+    ]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5)
 
 
 def test_standard_errors_are_the_spread_of_the_estimates():

@@ -240,16 +240,42 @@ class _Levels:
 
 
 class _BgNbdData(_Levels):
-    """Repeat buyers (levels, x, t_x, T) apart from the rest (T0), whose likelihood
-    is one term: most customers of a shop, so it pays. Per-customer values come out
-    with the rest first; ``order`` holds their positions in the input."""
+    """Repeat buyers apart from the rest (T0), whose likelihood is one term: most
+    customers of a shop, so it pays. Customers alike in (x, t_x, T) are computed
+    once, weighted by how many they are (``weights``, ``weights0``; a million
+    customers have a few hundred thousand distinct); ``back`` and ``back0`` spread
+    the values over the customers again. Per-customer values come out with the
+    rest first; ``order`` holds their positions in the input."""
 
     def __init__(self, x: NDArray, t_x: NDArray, T: NDArray) -> None:
         repeat = x > 0
-        super().__init__(x[repeat])
-        self.t_x, self.T, self.T0 = t_x[repeat], T[repeat], T[~repeat]
+        (x1, self.t_x, self.T), self.back, self.weights = _distinct(
+            x[repeat], t_x[repeat], T[repeat]
+        )
+        super().__init__(x1)
+        self.counts = np.bincount(self.index, self.weights, len(self.levels))
+        self.T0, self.back0, self.weights0 = np.unique(
+            T[~repeat], return_inverse=True, return_counts=True
+        )
         self.order = np.concatenate([np.flatnonzero(~repeat), np.flatnonzero(repeat)])
         self.n = len(x)
+
+
+def _distinct(*columns: NDArray) -> tuple[list[NDArray], NDArray, NDArray]:
+    """The distinct rows of ``columns``, where each row is among them, and how many
+    rows each is (``np.unique(axis=0)``, by one lexsort: several times faster)."""
+    order = np.lexsort(columns[::-1])
+    ordered = [column[order] for column in columns]
+    starts = np.ones(len(order), dtype=bool)
+    for column in ordered:
+        starts[1:] &= column[1:] == column[:-1]
+    starts = ~starts
+    starts[:1] = True
+    back = np.empty(len(order), dtype=np.intp)
+    back[order] = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    weights = np.diff(np.append(first, len(order)))
+    return [column[first] for column in ordered], back, weights
 
 
 class _SpendData(_Levels):
@@ -278,17 +304,22 @@ def _bg_nbd(log_params: NDArray, d: _BgNbdData) -> tuple[NDArray, NDArray]:
             digamma(a + b) + digamma(b + k) - digamma(b) - digamma(a + b + k),
         ]
     )
-    w_by_level = np.bincount(d.index, w, len(k))
+    gone, alive = w * d.weights, (1 - w) * d.weights  # customers, by weight
     dr, da, db = dlevel @ d.counts
     gradient = [
-        dr + d.n * np.log(alpha) - log_aT0.sum() - (1 - w) @ log_aT - w @ log_atx,
+        dr
+        + d.n * np.log(alpha)
+        - log_aT0 @ d.weights0
+        - alive @ log_aT
+        - gone @ log_atx,
         d.n * r / alpha
-        - r * (1 / (alpha + d.T0)).sum()
-        - rx @ ((1 - w) / (alpha + d.T) + w / (alpha + d.t_x)),
-        da + w.sum() / a,
-        db - w_by_level @ (1 / (b + k - 1)),
+        - r * (d.weights0 @ (1 / (alpha + d.T0)))
+        - rx @ (alive / (alpha + d.T) + gone / (alpha + d.t_x)),
+        da + gone.sum() / a,
+        db - np.bincount(d.index, gone, len(k)) @ (1 / (b + k - 1)),
     ]
-    return np.concatenate([r * (np.log(alpha) - log_aT0), ll]), np.multiply(
+    ll0 = r * (np.log(alpha) - log_aT0)
+    return np.concatenate([ll0[d.back0], ll[d.back]]), np.multiply(
         gradient, [r, alpha, a, b]
     )
 
