@@ -109,6 +109,7 @@ lock: ## re-resolve constraints.txt from pyproject.toml in a throwaway venv
 
 clean: ## remove outputs, builds, caches and the venv (keeps data/01_raw and .gitkeep files)
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .viz build dist site
+	rm -f data/.kedro-run.lock
 	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete
 	find . -path ./.git -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints \
 		-o -name '*.egg-info' \) -prune -exec rm -rf {} +

@@ -29,7 +29,11 @@ from kedro.io.core import generate_timestamp
 from rfm_segmentation.release import Release, ReleaseFolder
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_DATA = REPO.parent / "shared" / "data" / "online_retail.csv.gz"
+# The real UCI file for the real-data tests: RFM_REAL_DATA, else ../shared/data.
+REAL_DATA = Path(
+    os.environ.get("RFM_REAL_DATA")
+    or REPO.parent / "shared" / "data" / "online_retail.csv.gz"
+)
 DATA_LAYERS = [
     "01_raw",
     "02_intermediate",

@@ -12,4 +12,10 @@ warnings.filterwarnings(
     module=r"kedro\.config\.omegaconf_config",
 )
 
+# kedro-viz 12 imports FastAPI's deprecated ORJSONResponse (~20 lines on `kedro viz`),
+# also about its code, not ours.
+warnings.filterwarnings(
+    "ignore", message=r"ORJSONResponse is deprecated", module=r"kedro_viz\."
+)
+
 __version__ = "0.2.0"

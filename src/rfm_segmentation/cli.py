@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -64,11 +65,12 @@ def merge_params(ctx: click.Context, param: Any, values: tuple[str, ...]) -> Any
 
 def explain(error: BaseException) -> str:
     """The error and what caused it, one line each, without repeats (a cause whose
-    text an outer message already quotes, as ours quote Polars', is left out)."""
+    first paragraph an outer message already quotes, as ours quote Polars', is left
+    out)."""
     lines: list[str] = []
     while error is not None:
         text = str(error).strip()  # Polars' messages end with a newline
-        if not any(text in seen for seen in lines):
+        if not any(text.split("\n\n")[0] in seen for seen in lines):
             lines.append(f"{type(error).__name__}: {text}")
         if _is_missing_workbook(error):
             lines.append(DOWNLOAD_HINT)
@@ -84,15 +86,32 @@ def _is_missing_workbook(error: BaseException) -> bool:
     return bool(missing) and Path(missing).match(str(DEFAULT_OUTPUT))
 
 
+class NodeFailureLine(logging.Filter):
+    """Kedro's "Node ... failed with error" log record without the error's text,
+    which the run's last lines give (``explain``): one copy of each message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Node %s failed with error"):
+            record.msg, record.args = (
+                "Node %s failed: the error follows.",
+                record.args[:1],
+            )
+        return True
+
+
 def short_failures(callback: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(callback)
     def run(*args: Any, traceback: bool, **kwargs: Any) -> Any:
         if traceback or os.environ.get("RFM_TRACEBACK"):
             return callback(*args, **kwargs)
+        node_log, line = logging.getLogger("kedro.pipeline.node"), NodeFailureLine()
+        node_log.addFilter(line)
         try:
             return callback(*args, **kwargs)
         except Exception as error:
             raise click.ClickException(explain(error)) from None
+        finally:
+            node_log.removeFilter(line)
 
     return run
 

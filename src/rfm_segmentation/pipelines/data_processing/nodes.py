@@ -28,6 +28,8 @@ from .schema import (
     unreadable,
 )
 
+HEAD_CHECK_ROWS = 1000  # rows parsed by validate_transactions itself
+
 
 def validate_transactions(
     raw_transactions: Any, columns: Mapping[str, Any], timestamp_format: str
@@ -52,6 +54,9 @@ def validate_transactions(
         typed = frame.select(
             *parsed.values(), *(nw.col(name).cast(nw.String) for name in carried)
         )
+        # lazy engines parse when evaluated: the first rows now, while the source
+        # values are at hand for the error's hint (a wrong format breaks them all)
+        frame.select(*parsed.values()).head(HEAD_CHECK_ROWS).collect()
     except Exception as error:  # eager engines parse here
         raise_unparseable(frame, parsed, roles, timestamp_format, error)
     if not roles.line_amount:

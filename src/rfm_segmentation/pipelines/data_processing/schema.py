@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 import narwhals as nw
@@ -210,18 +211,69 @@ def raise_unparseable(
         try:
             frame.select(expr.max()).collect()
         except Exception as error:  # engine-specific parse errors
-            expected = (
-                f"timestamps in format {timestamp_format!r} (set `timestamp_format` "
-                f"in {PARAMETERS_FILE}, e.g. '%m/%d/%Y %H:%M')"
-                if role == "invoiced_at"
-                else "numbers"
-            )
             source = roles.mapped()[role]
+            found = f"Column {source!r} (role `{role}`) has values that are not"
+            # the engine's own first paragraph shows the values (Polars' next ones
+            # suggest arguments this project sets, not the user)
+            shown = str(error).strip().split("\n\n")[0]
+            if role != "invoiced_at":
+                raise TransactionSchemaError(f"{found} numbers: {shown}") from error
             raise TransactionSchemaError(
-                f"Column {source!r} (role `{role}`) has values that are not {expected}: "
-                f"{error}"
+                f"{found} timestamps in format {timestamp_format!r}: {shown}. "
+                + _format_hint(frame, source)
             ) from error
     raise cause
+
+
+# Timestamp formats of shop exports, for the hint of a format that does not parse.
+COMMON_TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+)
+
+
+def _format_hint(frame: nw.LazyFrame[Any], source: str, sample: int = 1000) -> str:
+    """What to set ``timestamp_format`` to: the first common format that reads the
+    column's first ``sample`` values, if any does."""
+    where = f"`timestamp_format` in {PARAMETERS_FILE}"
+    generic = f"Set {where} to the column's format (Python strftime codes)."
+    if source not in frame.collect_schema().names():  # parsed already
+        return generic
+    values = (
+        frame.select(nw.col(source).cast(nw.String).str.strip_chars())
+        .head(sample)
+        .collect()[source]
+        .drop_nulls()
+        .to_list()
+    )
+    fitting = next(
+        (f for f in COMMON_TIMESTAMP_FORMATS if values and _all_parse(values, f)), None
+    )
+    if fitting is None:
+        return generic
+    return (
+        f"They read as {fitting!r}: set {where}, or run with "
+        f'`--params "timestamp_format={fitting}"`.'
+    )
+
+
+def _all_parse(values: list[str], timestamp_format: str) -> bool:
+    try:
+        for value in values:
+            datetime.strptime(value, timestamp_format)
+    except ValueError:
+        return False
+    return True
 
 
 def unreadable(error: Exception) -> str:
