@@ -153,6 +153,17 @@ def test_unparseable_values_name_the_column(engine, params, column, value, expec
     assert value in str(error.value)  # the engine's message shows the bad value
 
 
+def test_the_format_hint_never_suggests_the_format_already_set(params):
+    good = [("1", "A", 1, "2011-01-01 10:00:00", 1.0, "1")] * 1000
+    raw = uci_rows(*good, ("2", "A", 1, "02/01/2011 10:00", 1.0, "2"))
+    with pytest.raises(TransactionSchemaError) as error:
+        process(raw.to_pandas(), params)  # eager: every row parsed at once
+    message = str(error.value)
+    assert "02/01/2011 10:00" in message
+    assert "They read as" not in message
+    assert "Set `timestamp_format` in" in message
+
+
 def test_us_style_timestamps_parse_with_the_documented_format(engine, params):
     raw = uci_rows(("536365", "A", 6, "12/1/2010 8:26", 2.55, "17850.0"))
     clean, _ = process(engine(raw), params, timestamp_format="%m/%d/%Y %H:%M")

@@ -220,7 +220,7 @@ def raise_unparseable(
                 raise TransactionSchemaError(f"{found} numbers: {shown}") from error
             raise TransactionSchemaError(
                 f"{found} timestamps in format {timestamp_format!r}: {shown}. "
-                + _format_hint(frame, source)
+                + _format_hint(frame, source, timestamp_format)
             ) from error
     raise cause
 
@@ -242,9 +242,12 @@ COMMON_TIMESTAMP_FORMATS = (
 )
 
 
-def _format_hint(frame: nw.LazyFrame[Any], source: str, sample: int = 1000) -> str:
+def _format_hint(
+    frame: nw.LazyFrame[Any], source: str, timestamp_format: str, sample: int = 1000
+) -> str:
     """What to set ``timestamp_format`` to: the first common format that reads the
-    column's first ``sample`` values, if any does."""
+    column's first ``sample`` values, if any does and it is not the one set (which
+    reads them where the bad values come later)."""
     where = f"`timestamp_format` in {PARAMETERS_FILE}"
     generic = f"Set {where} to the column's format (Python strftime codes)."
     if source not in frame.collect_schema().names():  # parsed already
@@ -256,10 +259,9 @@ def _format_hint(frame: nw.LazyFrame[Any], source: str, sample: int = 1000) -> s
         .drop_nulls()
         .to_list()
     )
-    fitting = next(
-        (f for f in COMMON_TIMESTAMP_FORMATS if values and _all_parse(values, f)), None
-    )
-    if fitting is None:
+    candidates = (timestamp_format, *COMMON_TIMESTAMP_FORMATS)
+    fitting = next((f for f in candidates if values and _all_parse(values, f)), None)
+    if fitting in (None, timestamp_format):
         return generic
     return (
         f"They read as {fitting!r}: set {where}, or run with "
