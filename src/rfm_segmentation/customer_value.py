@@ -266,11 +266,11 @@ def _distinct(*columns: NDArray) -> tuple[list[NDArray], NDArray, NDArray]:
     rows each is (``np.unique(axis=0)``, by one lexsort: several times faster)."""
     order = np.lexsort(columns[::-1])
     ordered = [column[order] for column in columns]
-    starts = np.ones(len(order), dtype=bool)
+    repeated = np.zeros(len(order), dtype=bool)  # the same row as the one before
+    repeated[1:] = True
     for column in ordered:
-        starts[1:] &= column[1:] == column[:-1]
-    starts = ~starts
-    starts[:1] = True
+        repeated[1:] &= column[1:] == column[:-1]
+    starts = ~repeated
     back = np.empty(len(order), dtype=np.intp)
     back[order] = np.cumsum(starts) - 1
     first = np.flatnonzero(starts)
