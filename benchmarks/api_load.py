@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import cProfile
 import io
+import itertools
 import json
 import os
 import pstats
@@ -77,14 +78,42 @@ def _milliseconds(value: str) -> float:
     return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
+WRK_GET_SCRIPT = """local paths = {{}}
+for line in io.lines("{paths}") do paths[#paths + 1] = line end
+local next_path = 0
+request = function()
+  next_path = next_path % #paths + 1
+  return wrk.format("GET", paths[next_path])
+end
+"""
+
+
 def wrk_load(
     name: str, url: str, body: bytes, *, connections: int, seconds: float
 ) -> Result:
+    """``wrk`` POSTing ``body`` to ``url``."""
+    with tempfile.TemporaryDirectory() as folder:
+        body_file = Path(folder) / "body.json"
+        body_file.write_bytes(body)
+        return _wrk(name, url, WRK_SCRIPT.format(body=body_file), connections, seconds)
+
+
+def wrk_get(
+    name: str, url: str, paths: list[str], *, connections: int, seconds: float
+) -> Result:
+    """``wrk`` GETting ``paths`` of the server at ``url`` in turn."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths_file = Path(folder) / "paths.txt"
+        paths_file.write_text("\n".join(paths) + "\n")
+        script = WRK_GET_SCRIPT.format(paths=paths_file)
+        return _wrk(name, url, script, connections, seconds)
+
+
+def _wrk(name: str, url: str, script: str, connections: int, seconds: float) -> Result:
     """``wrk`` with one thread (the other core serves), keep-alive, ``--latency``."""
     with tempfile.TemporaryDirectory() as folder:
-        body_file, script = Path(folder) / "body.json", Path(folder) / "post.lua"
-        body_file.write_bytes(body)
-        script.write_text(WRK_SCRIPT.format(body=body_file))
+        script_file = Path(folder) / "load.lua"
+        script_file.write_text(script)
         output = subprocess.run(
             [
                 "wrk",
@@ -95,7 +124,7 @@ def wrk_load(
                 "10s",
                 "--latency",
                 "-s",
-                str(script),
+                str(script_file),
                 url,
             ],
             capture_output=True,
@@ -126,11 +155,13 @@ def wrk_result(name: str, connections: int, output: str) -> Result:
 
 
 async def _connection(
-    port: int, request: bytes, stop_at: float, latencies: list[float]
+    port: int, requests: list[bytes], stop_at: float, latencies: list[float]
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        while time.perf_counter() < stop_at:
+        for request in itertools.cycle(requests):
+            if time.perf_counter() >= stop_at:
+                break
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -144,19 +175,15 @@ async def _connection(
 
 
 async def _python_load(
-    port: int, path: str, body: bytes, connections: int, seconds: float
-):
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    port: int, requests: list[bytes], connections: int, seconds: float
+) -> tuple[np.ndarray, float]:
     latencies: list[float] = []
-    await _connection(port, request, time.perf_counter() + 0.5, [])  # warm-up
+    await _connection(port, requests, time.perf_counter() + 0.5, [])  # warm-up
     started = time.perf_counter()
     await asyncio.gather(
         *(
-            _connection(port, request, started + seconds, latencies)
-            for _ in range(connections)
+            _connection(port, requests[i::connections], started + seconds, latencies)
+            for i in range(min(connections, len(requests)))
         )
     )
     return np.array(latencies), time.perf_counter() - started
@@ -165,13 +192,31 @@ async def _python_load(
 def python_load(
     name: str, url: str, body: bytes, *, connections: int, seconds: float
 ) -> Result:
+    """This module's client POSTing ``body`` to ``url``."""
     port, path = (
         int(url.split(":")[2].split("/", maxsplit=1)[0]),
         "/" + url.split("/", 3)[3],
     )
-    latencies, elapsed = asyncio.run(
-        _python_load(port, path, body, connections, seconds)
-    )
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    return _python_result(name, port, [request] * connections, connections, seconds)
+
+
+def python_get(
+    name: str, url: str, paths: list[str], *, connections: int, seconds: float
+) -> Result:
+    """This module's client GETting ``paths`` of the server at ``url`` in turn."""
+    port = int(url.rsplit(":", 1)[1])
+    requests = [f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() for p in paths]
+    return _python_result(name, port, requests, connections, seconds)
+
+
+def _python_result(
+    name: str, port: int, requests: list[bytes], connections: int, seconds: float
+) -> Result:
+    latencies, elapsed = asyncio.run(_python_load(port, requests, connections, seconds))
     return Result(
         name,
         connections,

@@ -28,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from benchmarks import api_scale
 from benchmarks.customer_run import NODE_LOG, read_node_log
 from benchmarks.machine import describe
 from rfm_segmentation.synthetic_data import generate_customers, spilled
@@ -40,6 +41,13 @@ ORDERS_PER_CUSTOMER, LINES_PER_ORDER = 2, 1.6
 GOAL_RATIO, GOAL_RATIO_CUSTOMERS = 4.0, 1_000_000
 GOAL_ARI = 0.98  # the sampled fit against a full fit, at GOAL_RATIO_CUSTOMERS
 GOAL_PEAK_GIB, GOAL_PEAK_CUSTOMERS = 8.0, 10_000_000
+# the API on the release of GOAL_PEAK_CUSTOMERS customers
+GOAL_READY_SECONDS, GOAL_WORKER_MIB, GOAL_LOOKUP_P99_MS, GOAL_MIGRATIONS_MS = (
+    3,
+    400,
+    10,
+    20,
+)
 TOP_NODES = 6
 KIB_PER_GIB = 1024**2
 
@@ -54,6 +62,9 @@ class Measurement:
     nodes: list[dict[str, Any]] = field(default_factory=list)
     sampled_fit_ari: float | None = None  # the run's sampled fit against a full fit
     others_cores: float | None = None  # the machine's other work meanwhile
+    api: api_scale.ApiScale | str | None = (
+        None  # the API on the run's release, or why not
+    )
 
 
 @dataclass
@@ -90,9 +101,12 @@ def input_file(customers: int) -> Path:
     return path
 
 
-def measure(kind: str, path: Path, memory_limit_gib: float) -> Measurement:
+def measure(
+    kind: str, path: Path, memory_limit_gib: float, api_seconds: float = 10
+) -> Measurement:
     """``benchmarks.customer_run kind`` on ``path`` in a fresh process, stopped if
-    its resident memory passes ``memory_limit_gib``."""
+    its resident memory passes ``memory_limit_gib``; after a `kedro run`, the API on
+    its release (``api_seconds`` of load per endpoint)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE, prefix=f"{kind}-") as workdir:
         result, log = Path(workdir) / "result.json", Path(workdir) / "stderr.txt"
@@ -126,13 +140,25 @@ def measure(kind: str, path: Path, memory_limit_gib: float) -> Measurement:
             last = log.read_text().strip().splitlines()[-1:] or [""]
             return Measurement(failure=f"failed ({child.returncode}): {last[0][:120]}")
         data = json.loads(result.read_text())
+        api = None
+        if kind == "kedro":
+            api = _api_on(Path(workdir) / "project", api_seconds)
     return Measurement(
         data["seconds"],
         data["peak_rss_kb"] / KIB_PER_GIB,
         nodes=nodes,
         sampled_fit_ari=data.get("sampled_fit_ari"),
         others_cores=others_cores,
+        api=api,
     )
+
+
+def _api_on(project: Path, seconds: float) -> api_scale.ApiScale | str:
+    """The API measured on the run's release, or why it could not be."""
+    try:
+        return api_scale.measure(project, seconds)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+        return f"not measured: {error}"
 
 
 def _watch(
@@ -240,6 +266,24 @@ def report(sizes: list[Size]) -> str:
         "",
         *_goals(sizes),
         "",
+        "### The API on each release",
+        "",
+        "`benchmarks.api_scale` on the release each run published: one worker",
+        "(`python -m rfm_segmentation.api`) started from nothing; seconds until",
+        "`/ready` first answers 200 (imports, the catalog, verifying every file's",
+        "sha256, mapping the tables); then, with `wrk` (one thread) when installed,",
+        f"{api_scale.IDS:,} random customers in turn at 32 connections for some",
+        "seconds each (`--api-seconds`, 10 by default), and the slowest of "
+        f"{api_scale.MIGRATION_CALLS} `GET /api/v1/migrations` in turn. The worker's",
+        "memory is its own (anonymous) resident memory after the loads, and beside",
+        "it the pages of the memory-mapped release files it touched: those are the",
+        "page cache, shared by every worker and reclaimed by the kernel under",
+        "pressure.",
+        "",
+        *_api_table(sizes),
+        "",
+        *_api_goals(sizes),
+        "",
         "### Where the time goes",
         "",
         "Each node from the load of its first input to its outputs saved, with its",
@@ -285,6 +329,50 @@ def _goals(sizes: list[Size]) -> list[str]:
             f"peak: {measured} ({'met' if met else 'not met'})."
         )
     return sentences
+
+
+def _api_table(sizes: list[Size]) -> list[str]:
+    rows = [
+        "| customers | ready s | worker MiB (own; mapped files) | "
+        "`/customers/{id}` req/s | p50 ms | p99 ms | `.../history` req/s | p50 ms | "
+        "p99 ms | `/migrations` slowest ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for s in sizes:
+        api = s.run.api
+        if not isinstance(api, api_scale.ApiScale):
+            rows.append(f"| {s.customers:,} | {api or 'no release'} |" + " - |" * 8)
+            continue
+        rows.append(
+            f"| {s.customers:,} | {api.ready_seconds:.1f} | "
+            f"{api.anonymous_mib:,.0f}; {api.mapped_files_mib:,.0f} | "
+            + " | ".join(
+                f"{r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f}"
+                for r in (api.customer, api.history)
+            )
+            + f" | {api.migrations_ms:.1f} |"
+        )
+    return rows
+
+
+def _api_goals(sizes: list[Size]) -> list[str]:
+    size = next((s for s in sizes if s.customers == GOAL_PEAK_CUSTOMERS), None)
+    at = f"the API on {GOAL_PEAK_CUSTOMERS:,} customers"
+    if size is None or not isinstance(size.run.api, api_scale.ApiScale):
+        return [f"- {at}: not measured in this run."]
+    api = size.run.api
+    lookup_p99 = max(api.customer.p99_ms, api.history.p99_ms)
+    goals = [
+        ("ready", api.ready_seconds, GOAL_READY_SECONDS, "s"),
+        ("worker's own memory", api.anonymous_mib, GOAL_WORKER_MIB, "MiB"),
+        ("lookup and history p99", lookup_p99, GOAL_LOOKUP_P99_MS, "ms"),
+        ("migrations", api.migrations_ms, GOAL_MIGRATIONS_MS, "ms"),
+    ]
+    return [
+        f"- {at}, {name} <= {goal:g} {unit}: measured {value:,.1f} {unit} "
+        f"({'met' if value <= goal else 'not met'})."
+        for name, value, goal, unit in goals
+    ]
 
 
 def _slowest_nodes(size: Size) -> list[str]:
@@ -334,6 +422,9 @@ def main(argv: list[str] | None = None) -> None:
         help="stop a measurement whose RSS passes this (beyond the 8 GiB goal, short "
         "of squeezing the machine's other work)",
     )
+    parser.add_argument(
+        "--api-seconds", type=float, default=10.0, help="API load per endpoint"
+    )
     parser.add_argument("--output", type=Path, default=REPORT)
     args = parser.parse_args(argv)
 
@@ -343,7 +434,7 @@ def main(argv: list[str] | None = None) -> None:
         size = Size(
             customers,
             _lines(path),
-            measure("kedro", path, args.memory_limit_gib),
+            measure("kedro", path, args.memory_limit_gib, args.api_seconds),
             measure("reference", path, args.memory_limit_gib),
         )
         print(

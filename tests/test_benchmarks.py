@@ -75,14 +75,23 @@ def test_customer_scale_benchmark_runs_kedro_beside_the_reference_and_reports(
 ):
     monkeypatch.setattr(customer_scale, "CACHE", tmp_path / "cache")
     output = tmp_path / "benchmarks-customers.md"
-    customer_scale.main(["--customers", "2000", "--output", str(output)])
+    customer_scale.main(
+        ["--customers", "2000", "--api-seconds", "1", "--output", str(output)]
+    )
     report = output.read_text()
-    row = next(line for line in report.splitlines() if line.startswith("| 2,000 |"))
+    row, api_row = (
+        line for line in report.splitlines() if line.startswith("| 2,000 |")
+    )
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert float(cells[2]) > 0  # the run completed: a time, not a failure
     assert cells[6].endswith("x")  # run / reference
     assert cells[7] == "-"  # below the fit sample bound: no sampled fit to compare
     assert all(float(cores) >= 0 for cores in cells[8].split(";"))  # other work
+    api = [cell.strip() for cell in api_row.strip("|").split("|")]
+    ready, lookups, migrations = float(api[1]), api[3:9], float(api[9])
+    assert ready > 0 and migrations > 0  # the API served the run's release
+    assert all(float(figure.replace(",", "")) > 0 for figure in lookups)
+    assert "the API on 10,000,000 customers: not measured in this run" in report
     assert "2,000 customers (" in report  # its slowest nodes
     assert "| outside the nodes (session, catalog, hooks) |" in report
     assert "Machine:" in report

@@ -12,8 +12,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
@@ -25,7 +28,8 @@ from pyarrow import ipc
 from rfm_segmentation import release as release_module
 from rfm_segmentation.api.app import create_app
 from rfm_segmentation.api.settings import ApiSettings
-from rfm_segmentation.release import ReleaseFolder
+from rfm_segmentation.history import SegmentHistory
+from rfm_segmentation.release import Release, ReleaseFolder
 from rfm_segmentation.slices import PIPELINES, pipeline_of
 
 from .support import RELEASES, make_project, run_kedro
@@ -284,3 +288,53 @@ def test_a_damaged_newer_release_is_skipped_with_its_reason(project, damage, rea
     (skipped,) = info["skipped_releases"]
     assert skipped["version"] == bad.name
     assert reason in skipped["reason"]
+
+
+def test_a_release_built_from_a_table_in_any_order_is_sorted_by_id(released):
+    """The pipelines hand the release a table sorted by id, and it is taken as it
+    is; any other order is sorted, the history's columns following their rows."""
+    bootstrap_project(released)
+    with KedroSession.create(released) as session:
+        catalog = session.load_context().catalog
+        customers = catalog.load("customer_segments")
+        profile = catalog.load("segment_profile")
+    built = ReleaseFolder(released / RELEASES).load(
+        ReleaseFolder(released / RELEASES).versions()[0], with_model=True
+    )
+    n = len(customers)
+    columns = np.arange(n, dtype=np.int32)  # each customer's own history value
+    history = SegmentHistory(
+        customer_ids=customers["customer_id"].to_numpy(),
+        snapshots=("2011-01-01", profile.as_of),
+        segment_names=profile.segment_names,
+        codes=np.zeros((2, n), dtype=np.int8),
+        recency=np.vstack([columns, columns]),
+        frequency=np.ones((2, n), dtype=np.int32),
+        monetary=np.ones((2, n)),
+        tenure=np.zeros((2, n), dtype=np.int32),
+    )
+    shuffled = np.random.default_rng(0).permutation(n)
+
+    def build(table: pd.DataFrame, history: SegmentHistory) -> Release:
+        return Release.build(
+            built.model,
+            built.arithmetic,
+            profile,
+            customers=table,
+            history=history,
+            migrations=built.migrations,
+            rows={},
+        )
+
+    in_order = build(customers, history)
+    assert in_order.history.recency is history.recency  # taken as it is, no copy
+    reordered = build(
+        customers.iloc[shuffled].reset_index(drop=True),
+        replace(
+            history,
+            customer_ids=history.customer_ids[shuffled],
+            recency=history.recency[:, shuffled],
+        ),
+    )
+    assert reordered.customers.equals(in_order.customers)
+    np.testing.assert_array_equal(reordered.history.recency, history.recency)

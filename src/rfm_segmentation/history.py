@@ -18,6 +18,8 @@ import pandas as pd
 
 ENTERED = "entered"  # not a customer yet at the earlier snapshot
 ABSENT = -1  # segment code of a customer before their first purchase
+# customers counted at a time: in cache, with no temporaries as long as the history
+TRANSITION_CHUNK = 1 << 20
 MIGRATION_COLUMNS = ["from", "to", "from_segment", "to_segment", "customers", "share"]
 FEATURE_TYPES = {
     "recency": np.int32,
@@ -86,12 +88,16 @@ class SegmentHistory:
         ``share`` is the part of the from-segment's customers (entered: of all who
         entered). Rows with customers only, in segment order, ``entered`` last."""
         k = len(self.segment_names)
-        before = self.codes[start].astype(np.int64)
-        after = self.codes[end].astype(np.int64)
-        present = after != ABSENT
-        before = np.where(before == ABSENT, k, before)[present]
-        counts = np.bincount(before * k + after[present], minlength=(k + 1) * k)
-        counts = counts.reshape(k + 1, k)
+        # rows and columns: ABSENT (entered; not present yet), then the segments
+        counts = np.zeros((k + 1) ** 2, dtype=np.int64)
+        for chunk in range(0, self.codes.shape[1], TRANSITION_CHUNK):
+            before, after = (
+                self.codes[s, chunk : chunk + TRANSITION_CHUNK].astype(np.intp) + 1
+                for s in (start, end)
+            )
+            counts += np.bincount(before * (k + 1) + after, minlength=(k + 1) ** 2)
+        counts = counts.reshape(k + 1, k + 1)[:, 1:]
+        counts = np.vstack([counts[1:], counts[:1]])  # entered last
         sources, targets = np.nonzero(counts)
         names = [*self.segment_names, ENTERED]
         customers = counts[sources, targets]

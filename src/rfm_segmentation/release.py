@@ -169,8 +169,9 @@ class Release:
             history.customer_ids, customers["customer_id"].to_numpy()
         ):
             raise ValueError("the history does not list the customer table's customers")
-        order = np.argsort(customers["customer_id"].to_numpy(dtype=str), kind="stable")
-        if not (order == np.arange(len(order))).all():
+        ids = pa.array(customers["customer_id"].astype(str))
+        if pc.any(pc.greater(ids[:-1], ids[1:])).as_py():  # the pipelines sort them
+            order = pc.sort_indices(ids).to_numpy()
             customers = customers.iloc[order]
             history = _history_reordered(history, order)
         return cls(

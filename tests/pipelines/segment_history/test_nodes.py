@@ -7,6 +7,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from rfm_segmentation import history as history_module
+from rfm_segmentation.catalog import load_catalog
 from rfm_segmentation.history import ABSENT, ENTERED, SegmentHistory
 from rfm_segmentation.model import FEATURES, segmenter_of
 from rfm_segmentation.pipelines.segment_history.figures import migration_sankey
@@ -206,3 +208,24 @@ def test_transitions_count_every_customer_present_at_the_later_snapshot():
     highlights = biggest_flows(consecutive, 10)
     assert "between 2011-02-01 and 2011-03-01" in highlights["summary"].iloc[0]
     np.testing.assert_array_equal(h.movers(0, 2, None, 1), [2])  # c
+
+
+def test_transitions_are_the_same_counted_in_chunks(monkeypatch):
+    rng = np.random.default_rng(3)
+    names = ("Champions", "At-Risk", "Lost Customers")
+    columns = [
+        [None if c < 0 else names[c] for c in rng.integers(-1, 3, 50)] for _ in range(4)
+    ]
+    whole = summarise_migrations(history(*columns, names=names))[1]
+    monkeypatch.setattr(history_module, "TRANSITION_CHUNK", 7)
+    chunked = summarise_migrations(history(*columns, names=names))[1]
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert whole["customers"].sum() > 0
+
+
+def test_the_catalog_hands_later_nodes_the_history_itself(project_factory):
+    """A copy per node that reads it would be gigabytes at ten million customers."""
+    catalog = load_catalog(project_factory(), names=["segment_history"])
+    saved = history(["Champions", None], ["At-Risk", "Champions"])
+    catalog.save("segment_history", saved)
+    assert catalog.load("segment_history") is saved

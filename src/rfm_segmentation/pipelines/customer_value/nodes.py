@@ -156,6 +156,7 @@ def repeat_spend(clean_transactions: Any, before: datetime) -> pd.DataFrame:
             "customer_id",
             (nw.col("spend") - nw.col("first_value")).alias("repeat_spend"),
         )
+        .sort("customer_id")  # as the customer table: matched without a lookup
     )
     return to_pandas(spend)
 

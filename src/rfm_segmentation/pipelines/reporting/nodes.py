@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -126,12 +127,16 @@ def export_audiences(
     customer_segments: pd.DataFrame,
     segment_profile: SegmentProfile,
     columns: Mapping[str, Any],
-) -> dict[str, pd.DataFrame]:
+) -> dict[str, Callable[[], pd.DataFrame]]:
     """One table per segment name of the profile, by file name (``segment_slug``),
     for campaign tools: the customer id (named as in the source file), the
     ``columns.passthrough`` columns, segment, strategy, as-of date, first and last
     purchase, recency, frequency, monetary, and the revenue in ``currency``. A name
-    without customers gets a table with its header only."""
+    without customers gets a table with its header only.
+
+    Each table is made as it is saved (the partitioned dataset's lazy saving): at
+    ten million customers all of them at once, every row with its strategy's
+    sentence, would be gigabytes."""
     carried = passthrough_columns(columns)
     if missing := [c for c in carried if c not in customer_segments.columns]:
         raise ValueError(
@@ -139,27 +144,25 @@ def export_audiences(
             "it was written with other parameters; run `kedro run` again."
         )
     strategies = {s.segment_name: s.strategy for s in segment_profile.segments}
-    table = pd.DataFrame(
-        {
-            columns["customer_id"]: customer_segments["customer_id"],
-            **{name: customer_segments[name] for name in carried},
-            "segment": customer_segments["segment_name"],
-            "strategy": customer_segments["segment_name"].map(strategies),
-            **{
-                name: customer_segments[name]
-                for name in (
-                    "as_of",
-                    "first_purchase",
-                    "last_purchase",
-                    *FEATURES,
-                )
-            },
-            "revenue": customer_segments["monetary"],
-            "currency": segment_profile.currency,
-        }
-    )
-    groups = dict(tuple(table.groupby("segment", sort=False)))
+
+    def audience(segment: str) -> pd.DataFrame:
+        members = customer_segments[customer_segments["segment_name"] == segment]
+        return pd.DataFrame(
+            {
+                columns["customer_id"]: members["customer_id"],
+                **{name: members[name] for name in carried},
+                "segment": segment,
+                "strategy": strategies[segment],
+                **{
+                    name: members[name]
+                    for name in ("as_of", "first_purchase", "last_purchase", *FEATURES)
+                },
+                "revenue": members["monetary"],
+                "currency": segment_profile.currency,
+            }
+        ).reset_index(drop=True)
+
     return {
-        segment_slug(name): groups.get(name, table.iloc[:0]).reset_index(drop=True)
+        segment_slug(name): functools.partial(audience, name)
         for name in segment_profile.segment_names
     }

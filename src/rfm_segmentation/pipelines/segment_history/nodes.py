@@ -122,57 +122,59 @@ def segment_snapshots(
     snapshot, computed as ``compute_rfm_features`` does with the snapshot as the day
     after the data and named by the same assignment as the customer table; the last
     snapshot is the customer table itself. Customers who had not bought yet are
-    ``ABSENT``."""
+    ``ABSENT``, their features 0.
+
+    The arrays are allocated once, in their final shape, and filled in place: at ten
+    million customers over a dozen snapshots each copy would be gigabytes."""
     ids = customer_segments["customer_id"].to_numpy()
-    earlier = snapshot_dates[:-1]
-    shape = (len(earlier), len(ids))
     columns = positions_of(
         snapshot_activity["customer_id"], customer_segments["customer_id"]
     )
     if (columns < 0).any():
         raise ValueError("snapshot activity names customers the table does not have")
     periods = snapshot_activity["period"].to_numpy(dtype=np.int64)
-    frequency = np.zeros(shape, dtype=np.int32)
-    monetary = np.zeros(shape, dtype=np.float64)
-    last_day = np.full(shape, np.iinfo(np.int32).min, dtype=np.int32)
-    frequency[periods, columns] = snapshot_activity["frequency"].to_numpy()
-    monetary[periods, columns] = snapshot_activity["monetary"].to_numpy(dtype=float)
-    last_day[periods, columns] = _days(snapshot_activity["last_purchase_at"])
-    first_day = np.full(len(ids), np.iinfo(np.int32).max, dtype=np.int32)
-    np.minimum.at(first_day, columns, _days(snapshot_activity["first_purchase_at"]))
-    np.cumsum(frequency, axis=0, out=frequency)
-    np.cumsum(monetary, axis=0, out=monetary)
-    np.maximum.accumulate(last_day, axis=0, out=last_day)
-    days = _days(pd.Series(earlier, dtype="datetime64[s]"))[:, None]
-    features = {
-        "recency": (days - last_day).astype(np.int32),
-        "frequency": frequency,
-        "monetary": monetary.round(2),
-        "tenure": (days - first_day[None, :]).astype(np.int32),
-    }
-    codes = np.full(shape, ABSENT, dtype=np.int8)
-    segmenter = segmenter_of(segmentation_model, segment_profile.naming)
-    names = pd.Series(segment_profile.segment_names)
-    for s in range(len(earlier)):
-        present = frequency[s] > 0
-        rfm = np.column_stack([features[f][s, present] for f in FEATURES])
-        assigned = segmenter.assign(rfm, features["tenure"][s, present])
-        codes[s, present] = _codes(pd.Series(assigned.name_table), names)[
-            assigned.name_codes
-        ]
-    for feature in FEATURE_TYPES:
-        features[feature][codes == ABSENT] = 0
-    final = _codes(customer_segments["segment_name"], names)
-    return SegmentHistory(
+    shape = (len(snapshot_dates), len(ids))
+    history = SegmentHistory(
         customer_ids=ids,
         snapshots=tuple(snapshot_dates),
         segment_names=segment_profile.segment_names,
-        codes=np.vstack([codes, final]),
-        **{
-            f: np.vstack([features[f], customer_segments[f].to_numpy(dtype=t)])
-            for f, t in FEATURE_TYPES.items()
-        },
+        codes=np.full(shape, ABSENT, dtype=np.int8),
+        **{f: np.zeros(shape, dtype=t) for f, t in FEATURE_TYPES.items()},
     )
+    earlier = slice(0, len(snapshot_dates) - 1)  # the rows computed here
+    frequency, monetary = history.frequency[earlier], history.monetary[earlier]
+    frequency[periods, columns] = snapshot_activity["frequency"].to_numpy()
+    monetary[periods, columns] = snapshot_activity["monetary"].to_numpy(dtype=float)
+    np.cumsum(frequency, axis=0, out=frequency)
+    np.cumsum(monetary, axis=0, out=monetary)
+    np.round(monetary, 2, out=monetary)
+    # the days of the last purchase so far, then the days since it (in place); before
+    # a customer's first purchase it is the int32 minimum, and the recency is 0 below
+    recency = history.recency[earlier]
+    recency.fill(np.iinfo(np.int32).min)
+    recency[periods, columns] = _days(snapshot_activity["last_purchase_at"])
+    np.maximum.accumulate(recency, axis=0, out=recency)
+    days = _days(pd.Series(snapshot_dates[earlier], dtype="datetime64[s]"))[:, None]
+    np.subtract(days, recency, out=recency)
+    first_day = np.full(len(ids), np.iinfo(np.int32).max, dtype=np.int32)
+    np.minimum.at(first_day, columns, _days(snapshot_activity["first_purchase_at"]))
+    tenure = history.tenure[earlier]
+    np.subtract(days, first_day[None, :], out=tenure)
+    segmenter = segmenter_of(segmentation_model, segment_profile.naming)
+    names = pd.Series(segment_profile.segment_names)
+    for s in range(len(snapshot_dates) - 1):
+        present = frequency[s] > 0
+        rfm = np.column_stack([getattr(history, f)[s, present] for f in FEATURES])
+        assigned = segmenter.assign(rfm, tenure[s, present])
+        history.codes[s, present] = _codes(pd.Series(assigned.name_table), names)[
+            assigned.name_codes
+        ]
+        for feature in FEATURE_TYPES:
+            getattr(history, feature)[s, ~present] = 0
+    history.codes[-1] = _codes(customer_segments["segment_name"], names)
+    for feature, dtype in FEATURE_TYPES.items():
+        getattr(history, feature)[-1] = customer_segments[feature].to_numpy(dtype=dtype)
+    return history
 
 
 def _codes(segment_names: pd.Series, profile_names: pd.Series) -> np.ndarray:
@@ -187,7 +189,7 @@ def _codes(segment_names: pd.Series, profile_names: pd.Series) -> np.ndarray:
 def _days(values: pd.Series) -> np.ndarray:
     """Whole days since 1970 of the days of timestamps, as int32."""
     stamps = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
-    return (stamps - np.datetime64(0, "D")) // DAY
+    return ((stamps - np.datetime64(0, "D")) // DAY).astype(np.int32)
 
 
 def summarise_migrations(
@@ -247,7 +249,6 @@ def export_movers(
     history = segment_history
     code = {name: index for index, name in enumerate(history.segment_names)}
     carried = passthrough_columns(columns)
-    rows_of = pd.Index(customer_segments["customer_id"])
     files = {}
     for flow in migration_highlights.to_dict("records"):
         start, end = history.snapshot(flow["from"]), history.snapshot(flow["to"])
@@ -259,7 +260,9 @@ def export_movers(
             code[flow["to_segment"]],
         )
         ids = history.customer_ids[positions]
-        carried_rows = customer_segments.iloc[rows_of.get_indexer(ids)]
+        carried_rows = customer_segments.iloc[positions]  # the history's columns
+        if not np.array_equal(carried_rows["customer_id"].to_numpy(), ids):
+            raise ValueError("the history does not list the customer table's customers")
         files[movers_name(source, flow["to_segment"])] = pd.DataFrame(
             {
                 columns["customer_id"]: ids,
