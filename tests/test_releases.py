@@ -338,3 +338,78 @@ def test_a_release_built_from_a_table_in_any_order_is_sorted_by_id(released):
     )
     assert reordered.customers.equals(in_order.customers)
     np.testing.assert_array_equal(reordered.history.recency, history.recency)
+
+
+def published_again(released: Path, root: Path) -> Path:
+    """The released project's release, written and committed again under ``root``."""
+    releases = ReleaseFolder(released / RELEASES)
+    release = releases.load(releases.versions()[0], with_model=True)
+    version = "2999-01-01T00.00.00.000Z"
+    release_module.write_release(root, release, version, None)
+    ReleaseFolder(root).commit_staged()
+    return root / version
+
+
+def hashed_files(monkeypatch) -> list[str]:
+    """The names of the files the release checks hash from now on, in order."""
+    hashed: list[str] = []
+    sha256_of = release_module._sha256_of
+
+    def counted(path: Path) -> str:
+        hashed.append(path.name)
+        return sha256_of(path)
+
+    monkeypatch.setattr(release_module, "_sha256_of", counted)
+    return hashed
+
+
+def after_a_clock_tick(path: Path) -> None:
+    """Wait until the file system stamps a write later than ``path``'s last change."""
+    probe = path.parent.parent / "probe"
+    while True:
+        probe.write_bytes(b"")
+        if probe.stat().st_mtime_ns > path.stat().st_ctime_ns:
+            return
+
+
+def test_a_reader_hashes_only_files_touched_since_their_run_wrote_them(
+    released, tmp_path, monkeypatch
+):
+    """A worker starts without reading the release's gigabytes, yet a file changed
+    in place, its modification time put back, or copied, is hashed and checked."""
+    folder = published_again(released, tmp_path / "releases")
+    manifest, table = folder / release_module.MANIFEST, folder / "customers.arrow"
+    sealed = table.stat().st_mtime_ns + 1_000_000_000  # the manifest a tick later
+    os.utime(manifest, ns=(sealed, sealed))
+    hashed = hashed_files(monkeypatch)
+    release_module.read_release(folder)
+    assert hashed == []
+
+    copy = tmp_path / "copy" / folder.name
+    shutil.copytree(folder, copy)  # copy2 keeps the times; the inodes are new
+    release_module.read_release(copy)
+    assert set(hashed) == {n for n in release_module.read_manifest(copy).files} - {
+        "model.pkl",
+        "segmenter.json",
+        "profile.json",
+        "report.html",
+    }  # (those few are read whole and hashed as bytes, always)
+
+    hashed.clear()
+    written = table.stat()
+    os.utime(manifest, ns=(written.st_mtime_ns, written.st_mtime_ns))
+    release_module.read_release(folder)  # sealed in the tick the table was written
+    assert "customers.arrow" in hashed
+
+    after_a_clock_tick(table)
+    with table.open("r+b") as file:  # same size, same inode
+        file.seek(written.st_size // 2)
+        byte = file.read(1)
+        file.seek(-1, os.SEEK_CUR)
+        file.write(bytes([byte[0] ^ 0xFF]))
+    os.utime(table, ns=(written.st_atime_ns, written.st_mtime_ns))
+    os.utime(manifest, ns=(sealed, sealed))
+    with pytest.raises(
+        release_module.InvalidRelease, match=r"customers\.arrow does not"
+    ):
+        release_module.read_release(folder)

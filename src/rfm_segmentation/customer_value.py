@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 LOG_BOUND = 15.0  # |log parameter| on data rescaled to mean 1; beyond, a degenerate fit
@@ -351,6 +350,8 @@ def _maximise(
     with the analytic gradient, times ``scale`` (undoing the data's rescaling), and
     their standard errors from the Hessian (central differences of the gradient),
     nan where it is not positive definite."""
+    from scipy.optimize import minimize  # noqa: PLC0415 - 0.6 s the API never needs
+
     n = data.n
 
     def mean_nll(log_params: NDArray) -> tuple[float, NDArray]:

@@ -19,7 +19,10 @@ It is written under a hidden name (``.<version>.partial-<pid>``), renamed to
 ``.<version>.staged`` once complete, and renamed into place only when the whole run
 has succeeded (``ReleaseFolder.commit_staged``, called by the project's hooks), so a
 reader never sees half a release and a failed run publishes nothing. Reading checks
-every file against the manifest before parsing, mapping or unpickling anything.
+every file against the manifest before parsing, mapping or unpickling anything: its
+size, and its sha256 unless the file system shows the file untouched since the run
+wrote it (the inode and times the manifest recorded; a copied, rewritten or touched
+file is hashed in full), so a worker starts without reading gigabytes.
 """
 
 from __future__ import annotations
@@ -72,9 +75,26 @@ def history_file(array: str) -> str:
     return f"history_{array}.npy"
 
 
+class FileStamp(BaseModel):
+    """What the file system said of a file once it was written: while it says the
+    same, the file holds the bytes the sha256 was taken of (a write, a copy, a
+    replacement or a reset modification time all change the change time)."""
+
+    inode: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> FileStamp:
+        return cls(
+            inode=stat.st_ino, mtime_ns=stat.st_mtime_ns, ctime_ns=stat.st_ctime_ns
+        )
+
+
 class FileEntry(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     bytes: int = Field(ge=0)
+    written: FileStamp | None = None  # None: always hashed
 
 
 class RunInput(BaseModel):
@@ -333,12 +353,16 @@ def _write_arrow(file: IO[bytes], table: pa.Table) -> None:
 
 
 def _write(path: Path, write: Callable[[IO[bytes]], Any]) -> FileEntry:
-    """Write a new file through ``write``, flushed to disk; its sha256 and size."""
+    """Write a new file through ``write``, flushed to disk; its sha256, size and
+    stamp."""
     with path.open("xb") as file:
         write(file)
         file.flush()
         os.fsync(file.fileno())
-    return FileEntry(sha256=_sha256_of(path), bytes=path.stat().st_size)
+    stat = path.stat()
+    return FileEntry(
+        sha256=_sha256_of(path), bytes=stat.st_size, written=FileStamp.of(stat)
+    )
 
 
 def _json(model: BaseModel) -> bytes:
@@ -358,9 +382,10 @@ def read_release(folder: Path, with_model: bool = False) -> Release:
     pickled model is hashed always but unpickled only ``with_model`` (the API never
     needs it: the segmenter's arithmetic is stored as JSON)."""
     manifest = read_manifest(folder)
+    sealed_ns = (folder / MANIFEST).stat().st_mtime_ns
     for name in manifest.files:
         if name not in (MODEL_FILE, PROFILE_FILE, SEGMENTER_FILE, REPORT_FILE):
-            _verified(folder, manifest, name)
+            _verified(folder, manifest, name, sealed_ns)
     try:
         profile = SegmentProfile.model_validate_json(
             _verified_bytes(folder, manifest, PROFILE_FILE)
@@ -450,15 +475,21 @@ def read_manifest(folder: Path) -> Manifest:
     return manifest
 
 
-def _verified(folder: Path, manifest: Manifest, name: str) -> None:
-    """The file matches its manifest entry: size first, then sha256."""
+def _verified(folder: Path, manifest: Manifest, name: str, sealed_ns: int) -> None:
+    """The file matches its manifest entry: its size, then its sha256 unless the
+    file is untouched since it was written. Untouched is its stamp, and a
+    modification time before the manifest's (``sealed_ns``): a write in the same
+    clock tick as the stamp would not change it, so such a file is hashed."""
     entry = manifest.files[name]
     path = folder / name
     try:
-        size = path.stat().st_size
+        stat = path.stat()
     except FileNotFoundError:
         raise InvalidRelease(f"{name} is missing") from None
-    if size != entry.bytes or _sha256_of(path) != entry.sha256:
+    untouched = entry.written == FileStamp.of(stat) and stat.st_mtime_ns < sealed_ns
+    if stat.st_size != entry.bytes or (
+        not untouched and _sha256_of(path) != entry.sha256
+    ):
         raise InvalidRelease(
             f"{name} does not match the sha256 in its manifest (torn or replaced)"
         )
