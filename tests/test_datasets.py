@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from kedro.io import DatasetError
 
+from rfm_segmentation import datasets
 from rfm_segmentation.datasets import (
     AtomicCSVDataset,
     EncodedCSVDataset,
@@ -29,6 +30,22 @@ def test_a_failed_csv_save_leaves_the_previous_file_whole(tmp_path, monkeypatch)
         dataset.save(pd.DataFrame({"a": range(1000)}))
     assert target.read_text() == "a\n1\n2\n"
     assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+@pytest.mark.parametrize("rows", [0, 1, 5, 6, 7])
+def test_a_csv_written_in_chunks_is_one_table_with_one_header(
+    tmp_path, monkeypatch, rows
+):
+    monkeypatch.setattr(datasets, "CSV_CHUNK_ROWS", 3)
+    frame = pd.DataFrame({"id": [f"c{i}" for i in range(rows)], "spend": range(rows)})
+    dataset = AtomicCSVDataset(
+        filepath=str(tmp_path / "t.csv"), save_args={"separator": ";"}
+    )
+    dataset.save(frame)
+    assert (tmp_path / "t.csv").read_text().splitlines() == [
+        "id;spend",
+        *(f"c{i};{i}" for i in range(rows)),
+    ]
 
 
 def test_a_latin1_csv_loads_with_its_encoding(tmp_path):

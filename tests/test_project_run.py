@@ -156,6 +156,8 @@ def test_a_run_writes_an_audience_per_segment_and_the_movers_of_each_highlight(
     for flow in highlights.to_dict("records"):
         movers = pd.read_csv(reporting / flow["movers_file"], dtype={SOURCE_ID: str})
         assert len(movers) == flow["customers"]
+        countries = people.set_index(SOURCE_ID).loc[movers[SOURCE_ID], "Country"]
+        assert movers["Country"].tolist() == countries.tolist()
         start, end = history.snapshot(flow["from"]), history.snapshot(flow["to"])
         for customer_id in movers[SOURCE_ID].head(5):
             position = release.position(customer_id)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.api.extensions import ExtensionArray
 
 ENTERED = "entered"  # not a customer yet at the earlier snapshot
 ABSENT = -1  # segment code of a customer before their first purchase
@@ -29,14 +31,28 @@ FEATURE_TYPES = {
 }
 
 
+def same_ids(
+    ids: np.ndarray | ExtensionArray, other: np.ndarray | ExtensionArray
+) -> bool:
+    """Whether two id columns list the same ids in the same order (compared as
+    Arrow arrays: ten million Python strings would be gigabytes)."""
+    return _arrow_ids(ids).equals(_arrow_ids(other))
+
+
+def _arrow_ids(ids: np.ndarray | ExtensionArray) -> pa.ChunkedArray:
+    column = pa.array(ids, type=pa.large_string())
+    return column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
+
+
 @dataclass(frozen=True)
 class SegmentHistory:
     """``codes[s, i]``: customer ``i``'s segment at ``snapshots[s]`` (an index into
     ``segment_names``, ``ABSENT`` before their first purchase); the features alike."""
 
-    # (n,) in the customer table's order; empty in a published release, whose
-    # table's rows are the positions
-    customer_ids: np.ndarray
+    # (n,) in the customer table's order: its id column itself (Arrow-backed, no
+    # Python string per customer); empty in a published release, whose table's rows
+    # are the positions
+    customer_ids: np.ndarray | ExtensionArray
     snapshots: tuple[str, ...]  # ISO dates, oldest first; the last is the as-of date
     segment_names: tuple[str, ...]
     codes: np.ndarray  # (S, n) int8

@@ -48,7 +48,7 @@ from pyarrow import ipc
 from pydantic import BaseModel, Field, ValidationError
 
 from .assignment import Segmenter, SegmenterArithmetic
-from .history import ABSENT, FEATURE_TYPES, SegmentHistory
+from .history import ABSENT, FEATURE_TYPES, SegmentHistory, same_ids
 from .profile import SegmentProfile
 
 if TYPE_CHECKING:
@@ -185,9 +185,7 @@ class Release:
         the table's order (the segment_history pipeline builds it so)."""
         if len(arithmetic.centroids) != profile.n_clusters:
             raise ValueError("the model's arithmetic is not the profile's k clusters")
-        if not np.array_equal(
-            history.customer_ids, customers["customer_id"].to_numpy()
-        ):
+        if not same_ids(history.customer_ids, customers["customer_id"].array):
             raise ValueError("the history does not list the customer table's customers")
         ids = pa.array(customers["customer_id"].astype(str))
         if pc.any(pc.greater(ids[:-1], ids[1:])).as_py():  # the pipelines sort them
@@ -276,14 +274,30 @@ def _arrow_table(customers: pd.DataFrame) -> pa.Table:
     )
     for name in table.column_names:
         column = table.column(name)
-        if name in DATE_COLUMNS:
-            column = pc.cast(pc.strptime(column, "%Y-%m-%d", "s"), pa.date32())
+        if pa.types.is_dictionary(column.type):  # a pandas category
+            column = _from_category(name, column)
+        elif name in DATE_COLUMNS:
+            column = _dates(column)
         elif name in CATEGORY_COLUMNS or (
             name != "customer_id" and pa.types.is_string(column.type)
         ):
             column = pc.dictionary_encode(column)
         table = table.set_column(table.schema.get_field_index(name), name, column)
     return table.combine_chunks().unify_dictionaries()
+
+
+def _from_category(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A pandas category column as the release stores its text: dates as dates and
+    labels dictionary-encoded, each value converted once, or else plain text."""
+    column = column.cast(pa.dictionary(pa.int32(), pa.large_string()))
+    if name in DATE_COLUMNS:
+        chunks = [_dates(c.dictionary).take(c.indices) for c in column.chunks]
+        return pa.chunked_array(chunks, pa.date32())
+    return column if name in CATEGORY_COLUMNS else column.cast(pa.large_string())
+
+
+def _dates(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    return pc.cast(pc.strptime(text, "%Y-%m-%d", "s"), pa.date32())
 
 
 # --- writing ---------------------------------------------------------------------

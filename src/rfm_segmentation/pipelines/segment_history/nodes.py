@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from rfm_segmentation.history import (
     FEATURE_TYPES,
     MIGRATION_COLUMNS,
     SegmentHistory,
+    same_ids,
 )
 from rfm_segmentation.model import FEATURES, segmenter_of
 from rfm_segmentation.pipelines.data_processing.schema import passthrough_columns
@@ -37,6 +38,7 @@ from rfm_segmentation.segments import base_segment, segment_slug
 
 logger = logging.getLogger(__name__)
 DAY = np.timedelta64(1, "D")
+ASSIGNMENT_CHUNK = 1 << 20  # customers assigned at a time: bounded temporaries
 MOVERS_FOLDER = "movers"  # the catalog's `movers`, under data/08_reporting
 ACTIVITY_COLUMNS = [
     "customer_id",
@@ -124,9 +126,10 @@ def segment_snapshots(
     snapshot is the customer table itself. Customers who had not bought yet are
     ``ABSENT``, their features 0.
 
-    The arrays are allocated once, in their final shape, and filled in place: at ten
+    The arrays are allocated once, in their final shape, and filled in place, and
+    each snapshot is assigned ``ASSIGNMENT_CHUNK`` customers at a time: at ten
     million customers over a dozen snapshots each copy would be gigabytes."""
-    ids = customer_segments["customer_id"].to_numpy()
+    ids = customer_segments["customer_id"].array
     columns = positions_of(
         snapshot_activity["customer_id"], customer_segments["customer_id"]
     )
@@ -163,14 +166,18 @@ def segment_snapshots(
     segmenter = segmenter_of(segmentation_model, segment_profile.naming)
     names = pd.Series(segment_profile.segment_names)
     for s in range(len(snapshot_dates) - 1):
-        present = frequency[s] > 0
-        rfm = np.column_stack([getattr(history, f)[s, present] for f in FEATURES])
-        assigned = segmenter.assign(rfm, tenure[s, present])
-        history.codes[s, present] = _codes(pd.Series(assigned.name_table), names)[
-            assigned.name_codes
-        ]
-        for feature in FEATURE_TYPES:
-            getattr(history, feature)[s, ~present] = 0
+        for start in range(0, len(ids), ASSIGNMENT_CHUNK):
+            part = slice(start, start + ASSIGNMENT_CHUNK)
+            present = frequency[s, part] > 0
+            rfm = np.column_stack(
+                [getattr(history, f)[s, part][present] for f in FEATURES]
+            )
+            assigned = segmenter.assign(rfm, tenure[s, part][present])
+            history.codes[s, part][present] = _codes(
+                pd.Series(assigned.name_table), names
+            )[assigned.name_codes]
+            for feature in FEATURE_TYPES:
+                getattr(history, feature)[s, part][~present] = 0
     history.codes[-1] = _codes(customer_segments["segment_name"], names)
     for feature, dtype in FEATURE_TYPES.items():
         getattr(history, feature)[-1] = customer_segments[feature].to_numpy(dtype=dtype)
@@ -241,42 +248,55 @@ def export_movers(
     customer_segments: pd.DataFrame,
     columns: Mapping[str, Any],
     currency: str,
-) -> dict[str, pd.DataFrame]:
+) -> dict[str, Callable[[], pd.DataFrame]]:
     """The customers behind each highlighted flow, by movers file name: the customer
     id (named as in the source file), the ``columns.passthrough`` columns, both
     snapshots and segments, the new segment's strategy, and recency, frequency and
-    monetary (in ``currency``) at the later snapshot."""
+    monetary (in ``currency``) at the later snapshot. Each table is built as it is
+    written (the partitioned dataset's lazy saving)."""
     history = segment_history
+    if not same_ids(history.customer_ids, customer_segments["customer_id"].array):
+        raise ValueError("the history does not list the customer table's customers")
+    carried = customer_segments[passthrough_columns(columns)]
     code = {name: index for index, name in enumerate(history.segment_names)}
-    carried = passthrough_columns(columns)
     files = {}
     for flow in migration_highlights.to_dict("records"):
-        start, end = history.snapshot(flow["from"]), history.snapshot(flow["to"])
         source = flow["from_segment"]
         positions = history.movers(
-            start,
-            end,
+            history.snapshot(flow["from"]),
+            history.snapshot(flow["to"]),
             None if source == ENTERED else code[source],
             code[flow["to_segment"]],
         )
-        ids = history.customer_ids[positions]
-        carried_rows = customer_segments.iloc[positions]  # the history's columns
-        if not np.array_equal(carried_rows["customer_id"].to_numpy(), ids):
-            raise ValueError("the history does not list the customer table's customers")
-        files[movers_name(source, flow["to_segment"])] = pd.DataFrame(
-            {
-                columns["customer_id"]: ids,
-                **{name: carried_rows[name].to_numpy() for name in carried},
-                "from": flow["from"],
-                "to": flow["to"],
-                "from_segment": source,
-                "to_segment": flow["to_segment"],
-                "strategy": base_segment(flow["to_segment"]).strategy,
-                **{f: getattr(history, f)[end, positions] for f in FEATURES},
-                "currency": currency,
-            }
+        files[movers_name(source, flow["to_segment"])] = functools.partial(
+            _movers, flow, positions, history, carried, columns["customer_id"], currency
         )
     return files
+
+
+def _movers(
+    flow: dict[str, Any],
+    positions: np.ndarray,
+    history: SegmentHistory,
+    carried: pd.DataFrame,
+    id_column: str,
+    currency: str,
+) -> pd.DataFrame:
+    """One flow's movers table (``export_movers``), customers at ``positions``."""
+    end = history.snapshot(flow["to"])
+    return pd.DataFrame(
+        {
+            id_column: history.customer_ids[positions],
+            **{name: carried[name].array[positions] for name in carried.columns},
+            "from": flow["from"],
+            "to": flow["to"],
+            "from_segment": flow["from_segment"],
+            "to_segment": flow["to_segment"],
+            "strategy": base_segment(flow["to_segment"]).strategy,
+            **{f: getattr(history, f)[end, positions] for f in FEATURES},
+            "currency": currency,
+        }
+    )
 
 
 def _who(segment: str) -> str:
