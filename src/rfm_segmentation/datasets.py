@@ -18,41 +18,12 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from kedro.io import AbstractDataset
-from kedro.io.core import generate_timestamp, get_filepath_str
+from kedro.io.core import get_filepath_str
 from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.polars import LazyPolarsDataset
 
 from .history import FEATURE_TYPES, SegmentHistory
 from .profile import SegmentProfile
-from .release import Release, ReleaseFolder, RunInput, write_release
-
-
-class ModelReleaseDataset(AbstractDataset):
-    """Saves a run's ``Release`` under a new Kedro-style version, staged: the
-    project's hooks put it in place when the whole run has succeeded and tell the
-    dataset the run's input (``for_run``). Loads as a ``ReleaseFolder`` to choose a
-    release from (newest valid, or a pinned version)."""
-
-    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
-        self.folder = ReleaseFolder(Path(filepath))
-        self.metadata = metadata
-        self._run_input: RunInput | None = None
-
-    def for_run(self, run_input: RunInput) -> None:
-        """Record ``run_input`` in the manifest of the release this run saves."""
-        self._run_input = run_input
-
-    def load(self) -> ReleaseFolder:
-        return self.folder
-
-    def save(self, data: Release) -> None:
-        write_release(self.folder.root, data, generate_timestamp(), self._run_input)
-
-    def _exists(self) -> bool:
-        return bool(self.folder.versions())
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self.folder.root)}
 
 
 class SegmentHistoryDataset(AbstractDataset):

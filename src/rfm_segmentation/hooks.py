@@ -15,8 +15,8 @@ from kedro.config import MissingConfigException
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
-from .datasets import ModelReleaseDataset
 from .release import RunInput
+from .release_dataset import ModelReleaseDataset
 from .run_lock import RunLock
 
 logger = logging.getLogger(__name__)

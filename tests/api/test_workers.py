@@ -4,7 +4,10 @@ within ``RFM_RELOAD_SECONDS`` without one."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 
 import httpx
@@ -73,3 +76,35 @@ def test_every_worker_answers_the_new_release_after_a_reload_and_by_itself(
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+STARTUP = """
+import sys
+from pathlib import Path
+from fastapi.testclient import TestClient
+from rfm_segmentation.api.app import create_app
+from rfm_segmentation.api.settings import ApiSettings
+
+with TestClient(create_app(ApiSettings(project_path=Path(sys.argv[1])))) as client:
+    assert client.get("/ready").status_code == 200
+    print("imported:", *sys.modules)
+"""
+
+
+def test_a_worker_serves_a_release_without_the_pipelines_libraries(trained_project):
+    """What a worker imports is most of its start: never Polars, scikit-learn,
+    scipy's optimiser, matplotlib, narwhals or Spark (the pipelines' libraries)."""
+    answer = subprocess.run(
+        [sys.executable, "-c", STARTUP, str(trained_project)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"},
+    )
+    (line,) = (x for x in answer.stdout.splitlines() if x.startswith("imported:"))
+    modules = set(line.split()[1:])
+    packages = {name.split(".")[0] for name in modules}
+    assert {"fastapi", "kedro", "pyarrow"} <= packages
+    heavy = {"polars", "sklearn", "matplotlib", "narwhals", "pyspark", "plotly"}
+    assert not heavy & packages
+    assert "scipy.optimize" not in modules
