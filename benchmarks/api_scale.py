@@ -1,7 +1,8 @@
 """The API on one project's newest release: how long it takes to be ready, how much
 memory its worker holds, and the latency of customer lookups, histories and the
-migration table under load. ``benchmarks.customer_scale`` runs it on the release of
-each `kedro run` it measures.
+migration table under load, beside ``/health`` under the same load (the server's
+own cost per request: the floor of any route). ``benchmarks.customer_scale`` runs it
+on the release of each `kedro run` it measures.
 
     python -m benchmarks.api_scale PROJECT [--seconds 10] [--connections 32]
 
@@ -49,6 +50,7 @@ class ApiScale:
     customer: Result  # GET /api/v1/customers/{id}
     history: Result  # GET /api/v1/customers/{id}/history
     migrations_ms: float  # the slowest of MIGRATION_CALLS GET /api/v1/migrations
+    floor: Result  # GET /health under the same load: the server's own cost, no work
 
 
 def sample_ids(project: Path, count: int = IDS) -> list[str]:
@@ -83,15 +85,13 @@ def measure(project: Path, seconds: float = 10, connections: int = 32) -> ApiSca
     )
     try:
         ready = _ready_after(url, server) - started
-        customer, history = (
-            load(
-                name,
-                url,
-                [f"/api/v1/customers/{i}{suffix}" for i in ids],
-                connections=connections,
-                seconds=seconds,
+        customer, history, floor = (
+            load(name, url, paths, connections=connections, seconds=seconds)
+            for name, paths in (
+                ("customer", [f"/api/v1/customers/{i}" for i in ids]),
+                ("history", [f"/api/v1/customers/{i}/history" for i in ids]),
+                ("health", ["/health"]),
             )
-            for name, suffix in (("customer", ""), ("history", "/history"))
         )
         migrations = _slowest_of(port, "/api/v1/migrations", MIGRATION_CALLS)
         resident = _resident_mib(server.pid)
@@ -99,7 +99,13 @@ def measure(project: Path, seconds: float = 10, connections: int = 32) -> ApiSca
         server.terminate()
         server.wait(timeout=30)
     return ApiScale(
-        ready, resident["RssAnon"], resident["RssFile"], customer, history, migrations
+        ready,
+        resident["RssAnon"],
+        resident["RssFile"],
+        customer,
+        history,
+        migrations,
+        floor,
     )
 
 
