@@ -182,8 +182,13 @@ async def _python_load(
     started = time.perf_counter()
     await asyncio.gather(
         *(
-            _connection(port, requests[i::connections], started + seconds, latencies)
-            for i in range(min(connections, len(requests)))
+            _connection(
+                port,
+                requests[i % len(requests) :: connections],
+                started + seconds,
+                latencies,
+            )
+            for i in range(connections)
         )
     )
     return np.array(latencies), time.perf_counter() - started

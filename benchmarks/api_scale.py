@@ -51,6 +51,7 @@ class ApiScale:
     history: Result  # GET /api/v1/customers/{id}/history
     migrations_ms: float  # the slowest of MIGRATION_CALLS GET /api/v1/migrations
     floor: Result  # GET /health under the same load: the server's own cost, no work
+    generator: str  # what made the load: wrk (one thread) or the asyncio client
 
 
 def sample_ids(project: Path, count: int = IDS) -> list[str]:
@@ -68,7 +69,11 @@ def sample_ids(project: Path, count: int = IDS) -> list[str]:
 def measure(project: Path, seconds: float = 10, connections: int = 32) -> ApiScale:
     """Start the API on ``project``, load it and stop it."""
     ids = [urllib.parse.quote(i, safe="") for i in sample_ids(project)]
-    load = wrk_get if shutil.which("wrk") else python_get
+    generator, load = (
+        ("`wrk` (one thread)", wrk_get)
+        if shutil.which("wrk")
+        else ("the asyncio client of `benchmarks.api_load`", python_get)
+    )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
@@ -106,6 +111,7 @@ def measure(project: Path, seconds: float = 10, connections: int = 32) -> ApiSca
         history,
         migrations,
         floor,
+        generator,
     )
 
 

@@ -271,8 +271,8 @@ def report(sizes: list[Size]) -> str:
         "`benchmarks.api_scale` on the release each run published: one worker",
         "(`python -m rfm_segmentation.api`) started from nothing; seconds until",
         "`/ready` first answers 200 (imports, the catalog, checking the files",
-        "against the manifest, mapping the tables); then, with `wrk` (one thread)",
-        f"when installed, {api_scale.IDS:,} random customers in turn at 32",
+        "against the manifest, mapping the tables); then, with",
+        f"{_load_generators(sizes)}, {api_scale.IDS:,} random customers in turn at 32",
         "connections for some seconds each (`--api-seconds`, 10 by default), and",
         f"the slowest of {api_scale.MIGRATION_CALLS} `GET /api/v1/migrations` in",
         "turn. The worker's",
@@ -355,6 +355,13 @@ def _api_table(sizes: list[Size]) -> list[str]:
             f"{api.floor.p99_ms:.1f} |"
         )
     return rows
+
+
+def _load_generators(sizes: list[Size]) -> str:
+    used = {
+        s.run.api.generator for s in sizes if isinstance(s.run.api, api_scale.ApiScale)
+    }
+    return " and ".join(sorted(used)) or "no load generator (no release measured)"
 
 
 def _api_goals(sizes: list[Size]) -> list[str]:

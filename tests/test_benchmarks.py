@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -92,6 +95,8 @@ def test_customer_scale_benchmark_runs_kedro_beside_the_reference_and_reports(
     assert ready > 0 and migrations > 0  # the API served the run's release
     assert all(float(figure.replace(",", "")) > 0 for figure in lookups)  # and /health
     assert "the API on 10,000,000 customers: not measured in this run" in report
+    generator = "`wrk`" if shutil.which("wrk") else "the asyncio client"
+    assert f"then, with\n{generator}" in report  # says what made the load
     assert "2,000 customers (" in report  # its slowest nodes
     assert "| outside the nodes (session, catalog, hooks) |" in report
     assert "Machine:" in report
@@ -176,6 +181,33 @@ def test_the_profile_shares_the_request_path_among_layers(trained_project, monke
     ]
     assert "| this project |" in profile
     assert 95 <= sum(shares) <= 105  # every layer, rounded
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the API serves
+    peers: ClassVar[set[int]] = set()
+
+    def do_GET(self) -> None:
+        self.peers.add(self.client_address[1])
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_the_asyncio_client_holds_every_connection_even_for_one_path():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = api_load.python_get("health", url, ["/"], connections=8, seconds=0.3)
+    finally:
+        server.shutdown()
+    assert result.requests > 8
+    assert len(_CountingHandler.peers) >= 8  # the warm-up's and one per connection
 
 
 WRK_REPORT = """Running 10s test @ http://127.0.0.1:59463/segment
