@@ -208,6 +208,16 @@ class Release:
         return Segmenter.of(self.arithmetic, self.profile.naming)
 
     @cached_property
+    def transitions(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """The migration table's rows by (from, to) snapshot, without those two."""
+        return {
+            (begin, to): rows.drop(columns=["from", "to"]).to_dict("records")
+            for (begin, to), rows in self.migrations.groupby(
+                ["from", "to"], sort=False, observed=True
+            )
+        }
+
+    @cached_property
     def _ids(self) -> pa.ChunkedArray:
         return self.customers.column("customer_id")
 

@@ -127,7 +127,7 @@ class ModelStore:
         serving = self.current.version if self.current else None
         return newest is not None and newest != serving
 
-    def _load(self) -> tuple[Release, list[SkippedRelease]]:
+    def _open(self) -> tuple[Release, list[SkippedRelease]]:
         releases, pinned = self.releases, self.settings.model_version
         if pinned:
             try:
@@ -148,6 +148,13 @@ class ModelStore:
             ) from error
         for skip in skipped:
             logger.warning("Skipped release %s: %s", skip.version, skip.reason)
+        return release, skipped
+
+    def _load(self) -> tuple[Release, list[SkippedRelease]]:
+        """The release to serve, with what its first requests would otherwise
+        build (the migrations by snapshot pair) built here, off the event loop."""
+        release, skipped = self._open()
+        release.transitions  # noqa: B018 (a cached property, built now)
         return release, skipped
 
     def _swap(self, release: Release, skipped: list[SkippedRelease]) -> None:

@@ -238,15 +238,13 @@ async def migrations(
     """Customers moving between segments from one snapshot to another: counts and
     shares from each segment (or `entered`) to each segment."""
     begin, to = snapshot_pair(release, start, end)
-    table = release.migrations
-    rows = table[(table["from"] == begin) & (table["to"] == to)]
     return json_response(
         {
             "model_version": release.version,
             "from": begin,
             "to": to,
             "snapshots": list(release.history.snapshots),
-            "transitions": rows.drop(columns=["from", "to"]).to_dict("records"),
+            "transitions": release.transitions.get((begin, to), []),
         }
     )
 
