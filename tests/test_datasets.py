@@ -48,6 +48,23 @@ def test_a_csv_written_in_chunks_is_one_table_with_one_header(
     ]
 
 
+def test_a_csv_written_in_chunks_is_the_file_one_write_makes(tmp_path, monkeypatch):
+    frame = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(10)],
+            "segment": pd.Categorical(["Champions", "Lost Customers"] * 5),
+            "value": [0.5, None] * 5,
+        }
+    )
+    save_args = {"include_bom": True, "separator": ";"}
+    whole, chunked = tmp_path / "whole.csv", tmp_path / "chunked.csv"
+    AtomicCSVDataset(filepath=str(whole), save_args=save_args).save(frame)
+    monkeypatch.setattr(datasets, "CSV_CHUNK_ROWS", 3)
+    AtomicCSVDataset(filepath=str(chunked), save_args=save_args).save(frame)
+    assert whole.read_bytes().startswith(b"\xef\xbb\xbfid;segment;value\nc0;")
+    assert chunked.read_bytes() == whole.read_bytes()  # one BOM, one header
+
+
 def test_a_latin1_csv_loads_with_its_encoding(tmp_path):
     path = tmp_path / "export.csv"
     path.write_bytes("id,name\n1,Café\n".encode("latin-1"))

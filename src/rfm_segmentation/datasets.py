@@ -123,12 +123,15 @@ class AtomicCSVDataset(CSVDataset):
             super().save(data)
             return
         target = get_filepath_str(self._get_save_path(), self._protocol)
-        header = self._save_args.get("include_header", True)
+        first_only = {"include_header": True, "include_bom": False}  # their defaults
+        first_only |= {k: v for k, v in self._save_args.items() if k in first_only}
         with _replaced_atomically(target) as partial, partial.open("wb") as file:
             for start in range(0, max(len(data), 1), CSV_CHUNK_ROWS):
                 rows = data.iloc[start : start + CSV_CHUNK_ROWS]
                 pl.from_pandas(rows, include_index=False).write_csv(
-                    file, **{**self._save_args, "include_header": header and not start}
+                    file,
+                    **self._save_args
+                    | {k: v and not start for k, v in first_only.items()},
                 )
         self._invalidate_cache()
 

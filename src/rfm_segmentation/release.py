@@ -77,8 +77,9 @@ def history_file(array: str) -> str:
 
 class FileStamp(BaseModel):
     """What the file system said of a file once it was written: while it says the
-    same, the file holds the bytes the sha256 was taken of (a write, a copy, a
-    replacement or a reset modification time all change the change time)."""
+    same, the file holds the bytes the sha256 was taken of (a write or a reset
+    modification time changes the change time, which only the kernel sets on Linux;
+    a copy or a replacement is another inode)."""
 
     inode: int
     mtime_ns: int
@@ -208,7 +209,7 @@ class Release:
         return Segmenter.of(self.arithmetic, self.profile.naming)
 
     @cached_property
-    def transitions(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    def migrations_by_pair(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
         """The migration table's rows by (from, to) snapshot, without those two."""
         return {
             (begin, to): rows.drop(columns=["from", "to"]).to_dict("records")
@@ -288,10 +289,10 @@ def _arrow_table(customers: pd.DataFrame) -> pa.Table:
             column = _from_category(name, column)
         elif name in DATE_COLUMNS:
             column = _dates(column)
-        elif name in CATEGORY_COLUMNS or (
-            name != "customer_id" and pa.types.is_string(column.type)
-        ):
-            column = pc.dictionary_encode(column)
+        elif name != "customer_id" and _is_text(column.type):
+            column = column.cast(pa.large_string())
+            if name in CATEGORY_COLUMNS:
+                column = pc.dictionary_encode(column)
         table = table.set_column(table.schema.get_field_index(name), name, column)
     return table.combine_chunks().unify_dictionaries()
 
@@ -304,6 +305,10 @@ def _from_category(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
         chunks = [_dates(c.dictionary).take(c.indices) for c in column.chunks]
         return pa.chunked_array(chunks, pa.date32())
     return column if name in CATEGORY_COLUMNS else column.cast(pa.large_string())
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _dates(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

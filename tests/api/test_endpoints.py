@@ -390,6 +390,18 @@ def test_migrations_default_to_the_last_two_snapshots_and_add_up(client):
     assert sum(t["customers"] for t in first["transitions"]) == sum(counts.values())
 
 
+def test_migrations_answer_each_pair_of_snapshots_with_its_rows_of_the_table(client):
+    release = client.app.state.store.current
+    snapshots, table = list(release.history.snapshots), release.migrations
+    for i, begin in enumerate(snapshots):
+        for to in snapshots[i + 1 :]:
+            rows = table[(table["from"] == begin) & (table["to"] == to)]
+            answer = client.get("/api/v1/migrations", params={"from": begin, "to": to})
+            assert answer.json()["transitions"] == rows.drop(
+                columns=["from", "to"]
+            ).to_dict("records"), (begin, to)
+
+
 def test_migrations_refuse_dates_that_are_not_snapshots_or_run_backwards(client):
     snapshots = client.app.state.store.current.history.snapshots
     not_one = client.get("/api/v1/migrations", params={"from": "2011-06-15"})

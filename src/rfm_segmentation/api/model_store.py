@@ -154,7 +154,7 @@ class ModelStore:
         """The release to serve, with what its first requests would otherwise
         build (the migrations by snapshot pair) built here, off the event loop."""
         release, skipped = self._open()
-        release.transitions  # noqa: B018 (a cached property, built now)
+        release.migrations_by_pair  # noqa: B018 (a cached property, built now)
         return release, skipped
 
     def _swap(self, release: Release, skipped: list[SkippedRelease]) -> None:

@@ -244,7 +244,7 @@ async def migrations(
             "from": begin,
             "to": to,
             "snapshots": list(release.history.snapshots),
-            "transitions": release.transitions.get((begin, to), []),
+            "transitions": release.migrations_by_pair.get((begin, to), []),
         }
     )
 

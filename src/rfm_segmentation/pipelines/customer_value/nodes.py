@@ -106,8 +106,12 @@ def value_segments(
     table = customer_segments.assign(
         **{name: customer_value[name].to_numpy()[rows] for name in VALUE_COLUMNS}
     )
-    text = table.columns[table.dtypes.map(pd.api.types.is_string_dtype)]
-    table = table.astype(dict.fromkeys(text.drop("customer_id"), "category"))
+    text = [  # the Series, not its dtype: an object column of numbers is no text
+        c
+        for c in table.columns
+        if c != "customer_id" and pd.api.types.is_string_dtype(table[c])
+    ]
+    table = table.astype(dict.fromkeys(text, "category"))
     profile = segment_profile.model_dump()
     fitted = customer_value_model["bg_nbd"] is not None
     profile["customer_value"] = customer_value_model if fitted else None
