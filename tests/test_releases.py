@@ -28,7 +28,7 @@ from pyarrow import ipc
 from rfm_segmentation import release as release_module
 from rfm_segmentation.api.app import create_app
 from rfm_segmentation.api.settings import ApiSettings
-from rfm_segmentation.history import SegmentHistory
+from rfm_segmentation.history import ABSENT, FEATURE_TYPES, SegmentHistory
 from rfm_segmentation.release import Release, ReleaseFolder
 from rfm_segmentation.slices import PIPELINES, pipeline_of
 
@@ -413,3 +413,25 @@ def test_a_reader_hashes_only_files_touched_since_their_run_wrote_them(
         release_module.InvalidRelease, match=r"customers\.arrow does not"
     ):
         release_module.read_release(folder)
+
+
+def test_a_customers_row_and_history_are_read_straight_from_the_mapped_tables(
+    released,
+):
+    """The API's lookups read a value per column (not a one-row table) and a column
+    of snapshots per array: for every customer, the same as the tables say."""
+    folder = ReleaseFolder(released / RELEASES)
+    release = folder.load(folder.versions()[0])
+    rows = release.customers.to_pylist()
+    h = release.history
+    for position, row in enumerate(rows):
+        assert release.customer(position) == row
+        assert release.customer_history(position) == [
+            {
+                "snapshot": h.snapshots[s],
+                **{f: getattr(h, f)[s, position].item() for f in FEATURE_TYPES},
+                "segment_name": h.segment_names[h.codes[s, position]],
+            }
+            for s in range(len(h.snapshots))
+            if h.codes[s, position] != ABSENT
+        ]

@@ -228,22 +228,30 @@ class Release:
         at = bisect.bisect_left(_ArrowSequence(ids), customer_id)
         return at if at < len(ids) and ids[at].as_py() == customer_id else None
 
+    @cached_property
+    def _columns(self) -> list[tuple[str, pa.ChunkedArray]]:
+        return list(
+            zip(self.customers.column_names, self.customers.columns, strict=True)
+        )
+
     def customer(self, position: int) -> dict[str, Any]:
-        (row,) = self.customers.slice(position, 1).to_pylist()
-        return row
+        # a value per column: a quarter of the time of a one-row table's to_pylist
+        return {name: column[position].as_py() for name, column in self._columns}
 
     def customer_history(self, position: int) -> list[dict[str, Any]]:
         """The customer's snapshots, from the first after their first purchase."""
         h = self.history
-        codes = h.codes[:, position]
+        # one read per array (a column of snapshots), not one per snapshot
+        features = {f: getattr(h, f)[:, position].tolist() for f in FEATURE_TYPES}
+        codes = h.codes[:, position].tolist()
         return [
             {
-                "snapshot": h.snapshots[s],
-                **{f: getattr(h, f)[s, position].item() for f in FEATURE_TYPES},
-                "segment_name": h.segment_names[codes[s]],
+                "snapshot": snapshot,
+                **{f: values[s] for f, values in features.items()},
+                "segment_name": h.segment_names[code],
             }
-            for s in range(len(h.snapshots))
-            if codes[s] != ABSENT
+            for s, (snapshot, code) in enumerate(zip(h.snapshots, codes, strict=True))
+            if code != ABSENT
         ]
 
     def rows_at(self, positions: np.ndarray) -> pa.Table:

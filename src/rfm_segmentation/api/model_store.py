@@ -53,6 +53,9 @@ class ModelStore:
         self.loaded_at: datetime | None = None
         self.last_error: str | None = NO_MODEL_HINT
         self._lock = asyncio.Lock()
+        # the reload token, worked out once: it is stat'd before every request
+        self._token = settings.reload_token
+        self._token_path = str(self._token)
         self._token_seen = self._token_stamp()
         self._folder_seen: int | None = None
 
@@ -87,7 +90,7 @@ class ModelStore:
     async def reload_everywhere(self) -> Release:
         """``reload`` here, then tell the host's other workers (the reload token)."""
         release = await self.reload()
-        token = self.settings.reload_token
+        token = self._token
         token.parent.mkdir(parents=True, exist_ok=True)
         token.write_text(f"{release.version} {os.getpid()} {datetime.now(UTC)}\n")
         self._token_seen = self._token_stamp()
@@ -166,7 +169,7 @@ class ModelStore:
 
     def _token_stamp(self) -> int | None:
         try:
-            return self.settings.reload_token.stat().st_mtime_ns
+            return os.stat(self._token_path).st_mtime_ns
         except FileNotFoundError:
             return None
 
