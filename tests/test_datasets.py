@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
@@ -11,8 +12,10 @@ from rfm_segmentation import datasets
 from rfm_segmentation.datasets import (
     AtomicCSVDataset,
     EncodedCSVDataset,
+    SegmentHistoryDataset,
     StreamingParquetDataset,
 )
+from rfm_segmentation.history import ABSENT, SegmentHistory
 
 
 def test_a_failed_csv_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
@@ -107,3 +110,42 @@ def test_a_lazy_query_is_streamed_to_csv_as_an_eager_frame_is_written(
     assert (
         lazy.read_bytes() == eager.read_bytes() == b"id,price\n1,0.5\n,2.0\n3,10.25\n"
     )
+
+
+def test_the_segment_history_is_saved_as_the_long_table_of_customers_present(
+    tmp_path,
+):
+    ids = pd.array(["a", "b", "c"], dtype="string[pyarrow]")
+    history = SegmentHistory(
+        customer_ids=ids,
+        snapshots=("2011-01-01", "2011-02-01"),
+        segment_names=("Champions", "Lost Customers"),
+        codes=np.array([[ABSENT, 1, 0], [0, 1, 1]], dtype=np.int8),
+        recency=np.array([[0, 5, 6], [1, 36, 37]], dtype=np.int32),
+        frequency=np.array([[0, 1, 2], [1, 1, 2]], dtype=np.int32),
+        monetary=np.array([[0, 9.5, 20.25], [3.0, 9.5, 20.25]]),
+        tenure=np.array([[0, 7, 40], [1, 38, 71]], dtype=np.int32),
+    )
+    path = tmp_path / "segment_history.parquet"
+    SegmentHistoryDataset(filepath=str(path)).save(history)
+    expected = pd.DataFrame(
+        {
+            "customer_id": ["b", "c", "a", "b", "c"],
+            "snapshot": ["2011-01-01"] * 2 + ["2011-02-01"] * 3,
+            "recency": np.array([5, 6, 1, 36, 37], dtype=np.int32),
+            "frequency": np.array([1, 2, 1, 1, 2], dtype=np.int32),
+            "monetary": [9.5, 20.25, 3.0, 9.5, 20.25],
+            "tenure": np.array([7, 40, 1, 38, 71], dtype=np.int32),
+            "segment_name": [
+                *("Lost Customers", "Champions"),
+                *("Champions", "Lost Customers", "Lost Customers"),
+            ],
+        }
+    )
+    saved = SegmentHistoryDataset(filepath=str(path)).load()
+    pd.testing.assert_frame_equal(saved, expected, check_dtype=False)
+    assert all(
+        pd.api.types.is_string_dtype(saved[c])
+        for c in ("customer_id", "snapshot", "segment_name")
+    )
+    pd.testing.assert_frame_equal(history.long(), expected, check_dtype=False)

@@ -52,9 +52,7 @@ class SegmentHistoryDataset(AbstractDataset):
             pq.ParquetWriter(partial, schema) as writer,
         ):
             for table in data.long_tables():
-                writer.write_table(
-                    pa.Table.from_pandas(table, schema=schema, preserve_index=False)
-                )
+                writer.write_table(table.cast(schema))
 
     def _exists(self) -> bool:
         return self._filepath.exists()

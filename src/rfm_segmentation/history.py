@@ -68,23 +68,26 @@ class SegmentHistory:
         except ValueError:
             raise KeyError(date) from None
 
-    def long_tables(self) -> Iterator[pd.DataFrame]:
+    def long_tables(self) -> Iterator[pa.Table]:
         """The history as the people's long table, one snapshot at a time: customer
-        id, snapshot, features and segment of the customers present."""
-        names = np.asarray(self.segment_names, dtype=object)
+        id, snapshot, features and segment of the customers present. Built as
+        Arrow from the arrays (the text columns taken from the ids and names by
+        position): no Python string per row."""
+        ids = _arrow_ids(self.customer_ids)
+        names = pa.array(self.segment_names, pa.string())
         for s, date in enumerate(self.snapshots):
-            present = self.codes[s] != ABSENT
-            yield pd.DataFrame(
+            rows = np.flatnonzero(self.codes[s] != ABSENT)
+            yield pa.table(
                 {
-                    "customer_id": self.customer_ids[present],
-                    "snapshot": date,
-                    **{f: getattr(self, f)[s, present] for f in FEATURE_TYPES},
-                    "segment_name": names[self.codes[s, present]],
+                    "customer_id": ids.take(rows).cast(pa.string()),
+                    "snapshot": pa.repeat(date, len(rows)),
+                    **{f: getattr(self, f)[s, rows] for f in FEATURE_TYPES},
+                    "segment_name": names.take(self.codes[s, rows]),
                 }
             )
 
     def long(self) -> pd.DataFrame:
-        return pd.concat(self.long_tables(), ignore_index=True)
+        return pa.concat_tables(self.long_tables()).to_pandas()
 
     def sizes(self) -> pd.DataFrame:
         """Customers per segment (columns, in segment order) at each snapshot."""
