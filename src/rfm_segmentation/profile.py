@@ -203,6 +203,9 @@ class CustomerValueModel(_Frozen):
     )
     n_customers: int = Field(ge=1)
     n_repeat_buyers: int = Field(ge=1)
+    n_fitted: int | None = Field(
+        default=None, ge=1, description="Customers fitted on: all, or a seeded sample"
+    )
 
     @property
     def unit_days(self) -> int:

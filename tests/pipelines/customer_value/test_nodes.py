@@ -289,3 +289,30 @@ def test_without_a_spend_model_purchases_stand_and_value_stays_empty(
     filled = [s for s in profile.segments if s.customers]
     assert all(s.value.expected_value is None for s in filled)
     assert all(s.value.expected_purchases > 0 for s in filled)
+
+
+def test_above_the_sample_bound_the_models_are_fitted_on_a_sample_and_score_all(
+    params,
+):
+    """A fit on 1,000 of 2,550 customers: within its standard errors of the fit on
+    all of them, and every customer scored alike."""
+    clean, _ = shop_transactions()
+    rfm = run_slice(
+        pipeline_of("feature_engineering"),
+        {"clean_transactions": clean},
+        {"rfm": {"snapshot_date": AS_OF.date().isoformat()}, "columns": {}},
+    )["rfm_features"]
+    settings = params["customer_value"]
+    full, full_model = nodes.fit_customer_value(rfm, clean, settings)
+    sampled, model = nodes.fit_customer_value(
+        rfm, clean, {**settings, "fit_sample_size": 1000}
+    )
+    assert (full_model["n_fitted"], model["n_fitted"]) == (2550, 1000)
+    assert model["n_customers"] == full_model["n_customers"] == len(sampled) == 2550
+    for name in ("bg_nbd", "gamma_gamma"):
+        errors = model["standard_errors"][name]
+        for parameter, value in model[name].items():
+            if parameter != "log_likelihood":
+                assert abs(value - full_model[name][parameter]) < 3 * errors[parameter]
+    for column in ("p_alive", "expected_purchases", "expected_value"):
+        assert np.corrcoef(sampled[column], full[column])[0, 1] > 0.99, column

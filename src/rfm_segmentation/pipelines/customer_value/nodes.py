@@ -23,12 +23,11 @@ from rfm_segmentation.customer_value import (
     BgNbdFit,
     GammaGammaFit,
     NotEstimable,
-    expected_value,
     fit_bg_nbd,
     fit_gamma_gamma,
 )
 from rfm_segmentation.frames import as_lazy, collected, positions_of, to_pandas
-from rfm_segmentation.model import FEATURES, segmenter_of
+from rfm_segmentation.model import FEATURES, sample_rows, segmenter_of
 from rfm_segmentation.pipelines.feature_engineering.nodes import (
     aggregate_customer_activity,
     compute_rfm_features,
@@ -57,8 +56,9 @@ logger = logging.getLogger(__name__)
 def fit_customer_value(
     rfm_features: Any, clean_transactions: Any, customer_value: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Both models fitted on every customer's purchases up to the as-of date, and
-    each customer's ``p_alive``, ``expected_purchases`` and ``expected_value`` over
+    """Both models fitted on the customers' purchases up to the as-of date (on a
+    seeded sample of ``customer_value.fit_sample_size`` customers when there are
+    more), and each customer's ``p_alive``, ``expected_purchases`` and ``expected_value`` over
     the next ``customer_value.horizon_days`` (in the data's currency, undiscounted).
     A model the data cannot identify (a shop without repeat buyers) leaves its
     columns empty, with a warning. Returns the customer table and the model report
@@ -69,7 +69,7 @@ def fit_customer_value(
     summary = customer_summary(
         rfm_features, repeat_spend(clean_transactions, as_of + DAY), unit
     )
-    fits = _fit(summary, "customer value")
+    fits = _fit(summary, customer_value, "customer value")
     horizon = customer_value["horizon_days"] / unit
     scores = _scores(*fits, summary, horizon)
     table = pd.DataFrame(
@@ -188,7 +188,7 @@ def customer_summary(
     spend = repeat_spend["repeat_spend"].to_numpy(dtype=float)[rows]
     return pd.DataFrame(
         {
-            "customer_id": rfm["customer_id"].to_numpy(),
+            "customer_id": rfm["customer_id"].array,  # no Python string per id
             "x": x,
             "t_x": np.where(x > 0, tenure - rfm["recency"].to_numpy(), 0) / unit_days,
             "T": tenure / unit_days,
@@ -205,9 +205,9 @@ def model_report(
     customer_value: dict[str, Any],
 ) -> dict[str, Any]:
     """The fitted parameters (time unit ``customer_value.time_unit``; v in money),
-    log-likelihoods, standard errors (None where not identified), the horizon in
-    time units and in days, and how many customers and repeat buyers the models
-    were fitted on. A model the data cannot identify is None, and
+    log-likelihoods and standard errors (of the customers fitted on; None where
+    not identified), the horizon in time units and in days, how many customers and
+    repeat buyers there are, and how many customers the models were fitted on. A model the data cannot identify is None, and
     ``not_estimated`` says why."""
     unit = _unit_days(customer_value)
     return {
@@ -239,6 +239,7 @@ def model_report(
         "not_estimated": not_estimated,
         "n_customers": len(summary),
         "n_repeat_buyers": int((summary["x"] > 0).sum()),
+        "n_fitted": min(len(summary), customer_value["fit_sample_size"]),
     }
 
 
@@ -285,7 +286,7 @@ def backtest_customer_value(
     summary = customer_summary(
         calibration, repeat_spend(clean_transactions, cutoff.to_pydatetime()), unit
     )
-    fits = _fit(summary, "backtest calibration")
+    fits = _fit(summary, customer_value, "backtest calibration")
     horizon = customer_value["holdout_days"] / unit
     predicted = _scores(*fits, summary, horizon)
     segments = segmenter_of(segmentation_model, segment_naming).assign(
@@ -365,15 +366,21 @@ def _rounded(value: float, digits: int) -> float | None:
 
 
 def _fit(
-    summary: pd.DataFrame, purpose: str
+    summary: pd.DataFrame, customer_value: dict[str, Any], purpose: str
 ) -> tuple[BgNbdFit | None, GammaGammaFit | None, dict[str, str]]:
-    """Both models, each None (and its reason in the dict) where the data cannot
-    identify it, with a warning naming the ``purpose`` of the fit."""
+    """Both models, on a seeded sample of ``customer_value.fit_sample_size``
+    customers when there are more (four and three parameters: a few hundred
+    thousand customers pin them down), each None (and its reason in the dict)
+    where the data cannot identify it, with a warning naming the ``purpose``."""
+    rows = sample_rows(
+        len(summary), customer_value["fit_sample_size"], customer_value["random_state"]
+    )
+    x, t_x, T, m_x = (summary[c].to_numpy()[rows] for c in ("x", "t_x", "T", "m_x"))
     fits: dict[str, Any] = {}
     not_estimated: dict[str, str] = {}
     for name, fit in (
-        ("bg_nbd", lambda: fit_bg_nbd(summary["x"], summary["t_x"], summary["T"])),
-        ("gamma_gamma", lambda: fit_gamma_gamma(summary["x"], summary["m_x"])),
+        ("bg_nbd", lambda: fit_bg_nbd(x, t_x, T)),
+        ("gamma_gamma", lambda: fit_gamma_gamma(x, m_x)),
     ):
         try:
             fits[name] = fit()
@@ -401,12 +408,14 @@ def _scores(
     empty = np.full(len(x), np.nan)
     if bg_nbd is None:
         return dict.fromkeys(VALUE_COLUMNS, empty)
+    purchases = bg_nbd.expected_purchases(horizon, x, t_x, T)
     return {
         "p_alive": bg_nbd.p_alive(x, t_x, T),
-        "expected_purchases": bg_nbd.expected_purchases(horizon, x, t_x, T),
+        "expected_purchases": purchases,
+        # expected_value's product, the purchases computed once
         "expected_value": empty
         if gamma_gamma is None
-        else expected_value(bg_nbd, gamma_gamma, horizon, x=x, t_x=t_x, T=T, m_x=m_x),
+        else purchases * gamma_gamma.expected_spend(x, m_x),
     }
 
 
