@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -167,6 +168,7 @@ def test_viz_server_lists_every_pipeline(trained_project, tmp_path):
         env=ENV,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # `kedro viz run` serves from a child process
     )
     try:
         deadline = time.monotonic() + 90
@@ -183,5 +185,17 @@ def test_viz_server_lists_every_pipeline(trained_project, tmp_path):
         assert {p["id"] for p in response.json()["pipelines"]} >= PIPELINES
         assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 200
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)  # the server child too, not only kedro
         server.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _answers(port):
+        assert time.monotonic() < deadline, "kedro viz still serving after SIGTERM"
+        time.sleep(0.2)
+
+
+def _answers(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/api/main", timeout=1)
+    except httpx.TransportError:
+        return False
+    return True
