@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 from collections.abc import AsyncIterator, Callable
@@ -64,6 +65,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                 logger.warning(
                     "Starting without a model: /ready answers 503 until a reload works"
                 )
+            # what startup built (modules, the catalog, the release) lives as long
+            # as the worker: frozen out of the collector's reach (its garbage
+            # collected first), a full collection under load walks only what
+            # requests left (a 40-70 ms pause otherwise)
+            gc.collect()
+            gc.freeze()
             watching = asyncio.create_task(store.watch())
             try:
                 yield

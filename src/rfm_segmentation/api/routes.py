@@ -75,6 +75,37 @@ async def ready(store: Store) -> Response:
     return json_response({"status": "ready", "model_version": store.current.version})
 
 
+# The customer lookups first: FastAPI tries the routes in order, a few microseconds
+# each, and these are made once per customer a CRM shows or emails.
+@api_router.get(
+    "/customers/{customer_id}",
+    response_model=CustomerSegment,
+    responses={404: _error("Unknown customer")},
+)
+async def customer(customer_id: str, release: CurrentRelease) -> Response:
+    """A customer's row of the customer table published with the served model."""
+    return json_response(release.customer(_position(customer_id, release)))
+
+
+@api_router.get(
+    "/customers/{customer_id}/history",
+    response_model=CustomerHistory,
+    responses={404: _error("Unknown customer")},
+)
+async def customer_history(customer_id: str, release: CurrentRelease) -> Response:
+    """The customer's segment at each snapshot up to the as-of date, by the served
+    release's model; the last entry is their row of the customer table."""
+    position = _position(customer_id, release)
+    return json_response(
+        {
+            "customer_id": customer_id,
+            "model_version": release.version,
+            "as_of": release.profile.as_of,
+            "snapshots": release.customer_history(position),
+        }
+    )
+
+
 @api_router.post(
     SEGMENT_PATH,
     response_model=SegmentResponse,
@@ -171,35 +202,6 @@ async def segment_customers(
             "customers": len(positions),
             "next_cursor": next_cursor,
             "items": rows,
-        }
-    )
-
-
-@api_router.get(
-    "/customers/{customer_id}",
-    response_model=CustomerSegment,
-    responses={404: _error("Unknown customer")},
-)
-async def customer(customer_id: str, release: CurrentRelease) -> Response:
-    """A customer's row of the customer table published with the served model."""
-    return json_response(release.customer(_position(customer_id, release)))
-
-
-@api_router.get(
-    "/customers/{customer_id}/history",
-    response_model=CustomerHistory,
-    responses={404: _error("Unknown customer")},
-)
-async def customer_history(customer_id: str, release: CurrentRelease) -> Response:
-    """The customer's segment at each snapshot up to the as-of date, by the served
-    release's model; the last entry is their row of the customer table."""
-    position = _position(customer_id, release)
-    return json_response(
-        {
-            "customer_id": customer_id,
-            "model_version": release.version,
-            "as_of": release.profile.as_of,
-            "snapshots": release.customer_history(position),
         }
     )
 
