@@ -435,3 +435,24 @@ def test_a_customers_row_and_history_are_read_straight_from_the_mapped_tables(
             for s in range(len(h.snapshots))
             if h.codes[s, position] != ABSENT
         ]
+
+
+def test_customers_are_found_by_id_in_the_mapped_table_however_it_is_chunked(
+    released,
+):
+    """Every id of a published table at its row, absent ids nowhere; and in tables
+    of one sliced chunk or several, with ids beyond ASCII (sorted by their bytes,
+    as Arrow sorts them)."""
+    folder = ReleaseFolder(released / RELEASES)
+    release = folder.load(folder.versions()[0])
+    ids = release.customers.column("customer_id").to_pylist()
+    assert all(release.position(i) == row for row, i in enumerate(ids))
+    assert release.position("") is release.position(ids[-1] + "0") is None
+    names = sorted(["17850", "17850.0", "Zoë", "zoe", "Émile", "émile", "ß", "日本"])
+    for column in (
+        pa.chunked_array([names], pa.large_string()).slice(1),
+        pa.chunked_array([names[:4], names[4:]], pa.string()).slice(1),
+    ):
+        table = replace(release, customers=pa.table({"customer_id": column}))
+        assert [table.position(n) for n in names] == [None, *range(len(names) - 1)]
+        assert [table.positions_after(n) for n in names] == list(range(len(names)))

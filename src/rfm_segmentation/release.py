@@ -219,14 +219,14 @@ class Release:
         }
 
     @cached_property
-    def _ids(self) -> pa.ChunkedArray:
-        return self.customers.column("customer_id")
+    def _ids(self) -> _SortedIds:
+        return _SortedIds(self.customers.column("customer_id"))
 
     def position(self, customer_id: str) -> int | None:
         """The customer's row in the table (and column in the history), or None."""
-        ids = self._ids
-        at = bisect.bisect_left(_ArrowSequence(ids), customer_id)
-        return at if at < len(ids) and ids[at].as_py() == customer_id else None
+        key, ids = customer_id.encode(), self._ids
+        at = bisect.bisect_left(ids, key)
+        return at if at < len(ids) and ids[at] == key else None
 
     @cached_property
     def _columns(self) -> list[tuple[str, pa.ChunkedArray]]:
@@ -261,20 +261,30 @@ class Release:
         """The first row whose id sorts after ``customer_id`` (a page cursor)."""
         if customer_id is None:
             return 0
-        return bisect.bisect_right(_ArrowSequence(self._ids), customer_id)
+        return bisect.bisect_right(self._ids, customer_id.encode())
 
 
-class _ArrowSequence:
-    """An Arrow string column as a sequence, for ``bisect``: O(log n) values read."""
+class _SortedIds:
+    """The table's sorted id column as a sequence of UTF-8 bytes, for ``bisect``
+    (Arrow sorts text by its bytes): each id read is a slice of the column's data
+    between two of its offsets, both read in place from the (mapped) Arrow
+    buffers, about twice as fast as an Arrow scalar per id."""
 
     def __init__(self, column: pa.ChunkedArray) -> None:
-        self.column = column
+        # a release's table is one chunk, read in place (combine_chunks copies)
+        ids = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+        offsets, data = ids.buffers()[1:3]
+        width = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+        self.offsets = np.frombuffer(offsets, dtype=width)[
+            ids.offset : ids.offset + len(ids) + 1
+        ]
+        self.data = memoryview(data or b"")
 
     def __len__(self) -> int:
-        return len(self.column)
+        return len(self.offsets) - 1
 
-    def __getitem__(self, index: int) -> str:
-        return self.column[index].as_py()
+    def __getitem__(self, index: int) -> bytes:
+        return self.data[self.offsets[index] : self.offsets[index + 1]].tobytes()
 
 
 def _history_reordered(history: SegmentHistory, order: np.ndarray) -> SegmentHistory:
