@@ -58,10 +58,10 @@ def fit_customer_value(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Both models fitted on the customers' purchases up to the as-of date (on a
     seeded sample of ``customer_value.fit_sample_size`` customers when there are
-    more), and each customer's ``p_alive``, ``expected_purchases`` and ``expected_value`` over
-    the next ``customer_value.horizon_days`` (in the data's currency, undiscounted).
-    A model the data cannot identify (a shop without repeat buyers) leaves its
-    columns empty, with a warning. Returns the customer table and the model report
+    more), and each customer's ``p_alive``, ``expected_purchases`` and
+    ``expected_value`` over the next ``customer_value.horizon_days`` (in the data's
+    currency, undiscounted). A model the data cannot identify (a shop without
+    repeat buyers) leaves its columns empty, with a warning. Returns the customer table and the model report
     (customer_value_model)."""
     unit = _unit_days(customer_value)
     rfm_features = collected(rfm_features)
@@ -207,8 +207,8 @@ def model_report(
     """The fitted parameters (time unit ``customer_value.time_unit``; v in money),
     log-likelihoods and standard errors (of the customers fitted on; None where
     not identified), the horizon in time units and in days, how many customers and
-    repeat buyers there are, and how many customers the models were fitted on. A model the data cannot identify is None, and
-    ``not_estimated`` says why."""
+    repeat buyers there are, and how many customers the models were fitted on. A
+    model the data cannot identify is None, and ``not_estimated`` says why."""
     unit = _unit_days(customer_value)
     return {
         "time_unit": customer_value["time_unit"],
