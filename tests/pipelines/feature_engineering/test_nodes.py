@@ -103,3 +103,13 @@ def test_passthrough_columns_carry_the_latest_purchases_value_after_the_id():
     assert features.columns[0] == "Country"
     assert features.loc[["a", "c"], "Country"].tolist() == ["Spain", "EIRE"]
     assert pd.isna(features.loc["b", "Country"])  # missing on its latest purchase
+
+
+def test_timestamps_with_a_time_zone_give_the_days_on_their_own_clock():
+    """Dates are the local days of the timestamps, as without a time zone."""
+    naive = clean_frame(ROWS)
+    tokyo = naive.with_columns(pl.col("invoiced_at").dt.replace_time_zone("Asia/Tokyo"))
+    columns = ["recency", "tenure", "as_of", "first_purchase", "last_purchase"]
+    expected = rfm(naive)[columns]
+    assert expected.loc["a", "first_purchase"] == "2011-01-01"
+    pd.testing.assert_frame_equal(rfm(tokyo)[columns], expected)
