@@ -291,28 +291,49 @@ def test_without_a_spend_model_purchases_stand_and_value_stays_empty(
     assert all(s.value.expected_purchases > 0 for s in filled)
 
 
-def test_above_the_sample_bound_the_models_are_fitted_on_a_sample_and_score_all(
-    params,
-):
-    """A fit on 1,000 of 2,550 customers: within its standard errors of the fit on
-    all of them, and every customer scored alike."""
+@pytest.fixture(scope="module")
+def shop_features() -> tuple[pd.DataFrame, pl.LazyFrame]:
+    """The simulated shop's RFM features and clean transactions."""
     clean, _ = shop_transactions()
     rfm = run_slice(
         pipeline_of("feature_engineering"),
         {"clean_transactions": clean},
         {"rfm": {"snapshot_date": AS_OF.date().isoformat()}, "columns": {}},
     )["rfm_features"]
+    return rfm, clean
+
+
+def test_above_the_sample_bound_the_models_are_fitted_on_a_sample_and_score_all(
+    shop_features, params, monkeypatch
+):
+    """A fit on 1,000 of 2,550 customers: within its standard errors of the fit on
+    all of them, and every customer scored alike."""
+    monkeypatch.setattr(nodes, "MIN_REPEAT_BUYERS", 100)
     settings = params["customer_value"]
-    full, full_model = nodes.fit_customer_value(rfm, clean, settings)
+    full, full_model = nodes.fit_customer_value(*shop_features, settings)
     sampled, model = nodes.fit_customer_value(
-        rfm, clean, {**settings, "fit_sample_size": 1000}
+        *shop_features, {**settings, "fit_sample_size": 1000}
     )
     assert (full_model["n_fitted"], model["n_fitted"]) == (2550, 1000)
     assert model["n_customers"] == full_model["n_customers"] == len(sampled) == 2550
     for name in ("bg_nbd", "gamma_gamma"):
+        assert model[name] != full_model[name]  # another fit
         errors = model["standard_errors"][name]
         for parameter, value in model[name].items():
             if parameter != "log_likelihood":
                 assert abs(value - full_model[name][parameter]) < 3 * errors[parameter]
     for column in ("p_alive", "expected_purchases", "expected_value"):
         assert np.corrcoef(sampled[column], full[column])[0, 1] > 0.99, column
+
+
+def test_a_sample_with_too_few_repeat_buyers_is_not_taken(shop_features, params):
+    """A shop of few repeat buyers needs them all: 1,000 of these 2,550 customers
+    hold ~460 repeat buyers, below MIN_REPEAT_BUYERS, so every customer is fitted."""
+    settings = params["customer_value"]
+    _, full_model = nodes.fit_customer_value(*shop_features, settings)
+    _, model = nodes.fit_customer_value(
+        *shop_features, {**settings, "fit_sample_size": 1000}
+    )
+    assert model["n_fitted"] == full_model["n_fitted"] == 2550
+    for name in ("bg_nbd", "gamma_gamma"):  # a sample's fit differs far more
+        assert model[name] == pytest.approx(full_model[name], rel=1e-5)

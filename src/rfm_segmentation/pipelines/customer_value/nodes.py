@@ -11,6 +11,7 @@ exactly as ``frequency`` does. The models themselves are
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,6 +51,8 @@ HOLDOUT_COLUMNS = {
     "actual_value": "float64",
 }
 
+# a fit sample with fewer repeat buyers than this is not taken: every customer is
+MIN_REPEAT_BUYERS = 1000
 logger = logging.getLogger(__name__)
 
 
@@ -71,7 +74,7 @@ def fit_customer_value(
     )
     fits = _fit(summary, customer_value, "customer value")
     horizon = customer_value["horizon_days"] / unit
-    scores = _scores(*fits, summary, horizon)
+    scores = _scores(fits, summary, horizon)
     table = pd.DataFrame(
         {
             "customer_id": summary["customer_id"],
@@ -80,7 +83,7 @@ def fit_customer_value(
             "expected_value": scores["expected_value"].round(2),
         }
     )
-    return table, model_report(*fits, summary, customer_value)
+    return table, model_report(fits, summary, customer_value)
 
 
 def value_segments(
@@ -198,11 +201,7 @@ def customer_summary(
 
 
 def model_report(
-    bg_nbd: BgNbdFit | None,
-    gamma_gamma: GammaGammaFit | None,
-    not_estimated: dict[str, str],
-    summary: pd.DataFrame,
-    customer_value: dict[str, Any],
+    fits: Fits, summary: pd.DataFrame, customer_value: dict[str, Any]
 ) -> dict[str, Any]:
     """The fitted parameters (time unit ``customer_value.time_unit``; v in money),
     log-likelihoods and standard errors (of the customers fitted on; None where
@@ -210,6 +209,7 @@ def model_report(
     repeat buyers there are, and how many customers the models were fitted on. A
     model the data cannot identify is None, and ``not_estimated`` says why."""
     unit = _unit_days(customer_value)
+    bg_nbd, gamma_gamma = fits.bg_nbd, fits.gamma_gamma
     return {
         "time_unit": customer_value["time_unit"],
         "horizon": customer_value["horizon_days"] / unit,
@@ -236,10 +236,10 @@ def model_report(
             for name, fit in (("bg_nbd", bg_nbd), ("gamma_gamma", gamma_gamma))
             if fit is not None
         },
-        "not_estimated": not_estimated,
+        "not_estimated": fits.not_estimated,
         "n_customers": len(summary),
         "n_repeat_buyers": int((summary["x"] > 0).sum()),
-        "n_fitted": min(len(summary), customer_value["fit_sample_size"]),
+        "n_fitted": fits.n_fitted,
     }
 
 
@@ -288,7 +288,7 @@ def backtest_customer_value(
     )
     fits = _fit(summary, customer_value, "backtest calibration")
     horizon = customer_value["holdout_days"] / unit
-    predicted = _scores(*fits, summary, horizon)
+    predicted = _scores(fits, summary, horizon)
     segments = segmenter_of(segmentation_model, segment_naming).assign(
         calibration[FEATURES].to_numpy(dtype=float),
         calibration["tenure"].to_numpy(dtype=float),
@@ -315,7 +315,7 @@ def backtest_customer_value(
     report |= {
         "new_in_holdout": len(actual) - int(bought.sum()),
         "calibration": model_report(
-            *fits,
+            fits,
             summary,
             {**customer_value, "horizon_days": customer_value["holdout_days"]},
         ),
@@ -365,17 +365,30 @@ def _rounded(value: float, digits: int) -> float | None:
     return round(float(value), digits) if np.isfinite(value) else None
 
 
-def _fit(
-    summary: pd.DataFrame, customer_value: dict[str, Any], purpose: str
-) -> tuple[BgNbdFit | None, GammaGammaFit | None, dict[str, str]]:
+@dataclass(frozen=True)
+class Fits:
+    """Both models, each None where the data cannot identify it (``not_estimated``
+    says why), and how many customers they were fitted on."""
+
+    bg_nbd: BgNbdFit | None
+    gamma_gamma: GammaGammaFit | None
+    not_estimated: dict[str, str]
+    n_fitted: int
+
+
+def _fit(summary: pd.DataFrame, customer_value: dict[str, Any], purpose: str) -> Fits:
     """Both models, on a seeded sample of ``customer_value.fit_sample_size``
     customers when there are more (four and three parameters: a few hundred
-    thousand customers pin them down), each None (and its reason in the dict)
-    where the data cannot identify it, with a warning naming the ``purpose``."""
+    thousand customers pin them down) and the sample keeps ``MIN_REPEAT_BUYERS``
+    repeat buyers (else on everyone: a shop of few repeat buyers needs them all),
+    with a warning naming the ``purpose`` for a model the data cannot identify."""
+    columns = [summary[c].to_numpy() for c in ("x", "t_x", "T", "m_x")]
     rows = sample_rows(
         len(summary), customer_value["fit_sample_size"], customer_value["random_state"]
     )
-    x, t_x, T, m_x = (summary[c].to_numpy()[rows] for c in ("x", "t_x", "T", "m_x"))
+    if (columns[0][rows] > 0).sum() < MIN_REPEAT_BUYERS:
+        rows = slice(None)
+    x, t_x, T, m_x = (column[rows] for column in columns)
     fits: dict[str, Any] = {}
     not_estimated: dict[str, str] = {}
     for name, fit in (
@@ -393,18 +406,13 @@ def _fit(
                 MODEL_NAMES[name],
                 reason,
             )
-    return fits["bg_nbd"], fits["gamma_gamma"], not_estimated
+    return Fits(fits["bg_nbd"], fits["gamma_gamma"], not_estimated, len(x))
 
 
-def _scores(
-    bg_nbd: BgNbdFit | None,
-    gamma_gamma: GammaGammaFit | None,
-    not_estimated: dict[str, str],
-    summary: pd.DataFrame,
-    horizon: float,
-) -> dict[str, np.ndarray]:
+def _scores(fits: Fits, summary: pd.DataFrame, horizon: float) -> dict[str, np.ndarray]:
     """Each customer's value columns; nan for what a missing model would give."""
     x, t_x, T, m_x = (summary[c].to_numpy() for c in ("x", "t_x", "T", "m_x"))
+    bg_nbd, gamma_gamma = fits.bg_nbd, fits.gamma_gamma
     empty = np.full(len(x), np.nan)
     if bg_nbd is None:
         return dict.fromkeys(VALUE_COLUMNS, empty)
