@@ -250,6 +250,22 @@ def _table_of_another_model(folder: Path) -> None:
     _rewritten_table(folder, renamed)
 
 
+def _ids_of_another_type(folder: Path) -> None:
+    def as_view(table: pa.Table) -> pa.Table:
+        ids = table.column("customer_id").cast(pa.string_view())
+        return table.set_column(0, "customer_id", ids)
+
+    _rewritten_table(folder, as_view)
+
+
+def _an_empty_id(folder: Path) -> None:
+    def emptied(table: pa.Table) -> pa.Table:
+        ids = table.column("customer_id").to_pylist()
+        return table.set_column(0, "customer_id", pa.array([*ids[:-1], None]))
+
+    _rewritten_table(folder, emptied)
+
+
 def _history_of_another_table(folder: Path) -> None:
     path = folder / "history_codes.npy"
     path.write_bytes(path.read_bytes()[:-7])
@@ -275,6 +291,8 @@ def _swapped_model(folder: Path) -> None:
         (_emptied_table, "customers.arrow does not match the sha256"),
         (_truncated_table, "row count differs from its manifest"),
         (_table_of_another_model, "segment counts disagree with the profile"),
+        (_ids_of_another_type, "customer ids are string_view, not text"),
+        (_an_empty_id, "has 1 rows without a customer id"),
         (_history_of_another_table, "unreadable history"),
         (_no_manifest, "no manifest"),
         (_swapped_model, "model.pkl does not match the sha256"),

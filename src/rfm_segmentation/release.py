@@ -587,6 +587,12 @@ def _check_customers(
     if customers.num_rows != manifest.rows["customers"]:
         raise InvalidRelease(f"{CUSTOMERS_FILE} row count differs from its manifest")
     ids = customers.column("customer_id")
+    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        raise InvalidRelease(f"{CUSTOMERS_FILE} customer ids are {ids.type}, not text")
+    if ids.null_count:
+        raise InvalidRelease(
+            f"{CUSTOMERS_FILE} has {ids.null_count:,} rows without a customer id"
+        )
     if len(ids) > 1 and not pc.all(pc.greater(ids[1:], ids[:-1])).as_py():
         raise InvalidRelease(
             f"{CUSTOMERS_FILE} is not sorted by customer id, or lists one twice"
