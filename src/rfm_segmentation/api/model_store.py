@@ -55,7 +55,6 @@ class ModelStore:
         self._lock = asyncio.Lock()
         # the reload token, worked out once: it is stat'd before every request
         self._token = settings.reload_token
-        self._token_path = str(self._token)
         self._token_seen = self._token_stamp()
         self._folder_seen: int | None = None
 
@@ -169,7 +168,7 @@ class ModelStore:
 
     def _token_stamp(self) -> int | None:
         try:
-            return os.stat(self._token_path).st_mtime_ns
+            return self._token.stat().st_mtime_ns
         except FileNotFoundError:
             return None
 

@@ -51,7 +51,8 @@ HOLDOUT_COLUMNS = {
     "actual_value": "float64",
 }
 
-# a fit sample with fewer repeat buyers than this is not taken: every customer is
+# a fit sample with fewer repeat buyers than this is not taken (every customer is
+# fitted): a shop of few repeat buyers needs them all
 MIN_REPEAT_BUYERS = 1000
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ def fit_customer_value(
     more), and each customer's ``p_alive``, ``expected_purchases`` and
     ``expected_value`` over the next ``customer_value.horizon_days`` (in the data's
     currency, undiscounted). A model the data cannot identify (a shop without
-    repeat buyers) leaves its columns empty, with a warning. Returns the customer table and the model report
-    (customer_value_model)."""
+    repeat buyers) leaves its columns empty, with a warning. Returns the customer
+    table and the model report (customer_value_model)."""
     unit = _unit_days(customer_value)
     rfm_features = collected(rfm_features)
     as_of = datetime.fromisoformat(str(rfm_features["as_of"].iloc[0]))
